@@ -1,0 +1,28 @@
+# hubanatomy: every figure and table of Laufer, Oderinwale & Kleinberg, "Anatomy of a Machine
+# Learning Ecosystem: 2 Million Models on Hugging Face" (2025), rebuilt from raw Hub data.
+# This file is the table of contents; the stages live in workflow/rules, the logic in
+# workflow/hubanatomy. Usage: README.md.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/acquire.smk"
+include: "workflow/rules/summary.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),

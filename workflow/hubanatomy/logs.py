@@ -1,0 +1,32 @@
+"""Logging for workflow scripts: to the rule's log file and to stderr, with timestamps."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from hubanatomy.errors import InputError
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
+    logging.captureWarnings(True)
+
+
+def run_script(snakemake, main: Callable[[], None]) -> None:
+    """Log set-up first, then main(); an InputError ends the job with its message only."""
+    setup_logging(snakemake.log[0] if snakemake.log else None)
+    try:
+        main()
+    except InputError as error:
+        logging.getLogger("hubanatomy").error("%s", error)
+        sys.exit(1)
+    except Exception:
+        logging.getLogger("hubanatomy").exception("unexpected failure (a bug: please report it)")
+        raise

@@ -1,0 +1,87 @@
+"""The raw format (ARCHITECTURE §2): what a crawl and the simulator write before normalising.
+
+A raw directory holds
+  models/part-NNNNN.jsonl   one list-API JSON object per line (GET /api/models?full=true)
+  cards/part-NNNNN.jsonl    {"id": ..., "status": "ok" | "missing" | "error", "card": text|null}
+  raw_manifest.json         where the raw data came from (simulator parameters, crawl window)
+and, from the simulator only, ground_truth.json and truth.parquet (what was planted).
+A single models.jsonl / cards.jsonl at the top level is read too, as is a bare .jsonl file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from hubanatomy.errors import InputError
+
+MODELS = "models"
+CARDS = "cards"
+RAW_MANIFEST = "raw_manifest.json"
+GROUND_TRUTH = "ground_truth.json"
+TRUTH_NODES = "truth.parquet"
+
+
+def _shards(root: Path, name: str) -> list[Path]:
+    if root.is_file():
+        return [root] if name == MODELS else []
+    files = [root / f"{name}.jsonl"] if (root / f"{name}.jsonl").is_file() else []
+    return files + sorted((root / name).glob("*.jsonl"))
+
+
+def model_files(root: str | Path) -> list[Path]:
+    files = _shards(Path(root), MODELS)
+    if not files:
+        raise InputError(
+            f"{root}: no raw model metadata found (expected a .jsonl file, or a directory "
+            f"with {MODELS}.jsonl or {MODELS}/*.jsonl)")
+    return files
+
+
+def card_files(root: str | Path) -> list[Path]:
+    return _shards(Path(root), CARDS)
+
+
+def read_raw_manifest(root: str | Path) -> dict:
+    path = Path(root) / RAW_MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _atomic_write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+class RawWriter:
+    """Writes shards atomically (temp file + rename), so a killed writer leaves no half shard."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        for name in (MODELS, CARDS):
+            shutil.rmtree(self.root / name, ignore_errors=True)
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+    def _write(self, name: str, part: int, frame: pl.DataFrame) -> None:
+        path = self.root / name / f"part-{part:05d}.jsonl"
+        tmp = path.with_suffix(".jsonl.tmp")
+        frame.write_ndjson(tmp)
+        os.replace(tmp, path)
+
+    def write_models(self, part: int, frame: pl.DataFrame) -> None:
+        self._write(MODELS, part, frame)
+
+    def write_cards(self, part: int, frame: pl.DataFrame) -> None:
+        self._write(CARDS, part, frame)
+
+    def finish(self, source: dict, ground_truth: dict | None = None,
+               truth_nodes: pl.DataFrame | None = None) -> None:
+        if ground_truth is not None:
+            _atomic_write_json(self.root / GROUND_TRUTH, ground_truth)
+        if truth_nodes is not None:
+            truth_nodes.write_parquet(self.root / TRUTH_NODES, compression="zstd")
+        _atomic_write_json(self.root / RAW_MANIFEST, {"source": source})

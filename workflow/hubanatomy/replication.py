@@ -1,0 +1,129 @@
+"""The replication table: every number of the paper (data/paper_numbers.csv) next to ours.
+
+Each part of the workflow writes the values it computes as (key, value) rows
+(results/replication/<part>.csv); `replication_table` joins them to the paper's numbers and
+gives a verdict per row: `match` / `differs` on real data, `calibrated` / `off-calibration` on
+the simulator (which is calibrated to the paper's marginals, so this checks the calibration),
+`not yet computed` where no part has produced the number yet.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from hubanatomy import snapshot as snap
+from hubanatomy.languages import language_name
+from hubanatomy.summary import HAS_CARD_MIN_CHARS
+
+COLUMNS = ["key", "description", "paper", "ours", "unit", "tolerance", "verdict"]
+NOT_YET = "not yet computed"
+
+
+def paper_numbers() -> pl.DataFrame:
+    path = resources.files("hubanatomy").joinpath("data/paper_numbers.csv")
+    with resources.as_file(path) as p:
+        return pl.read_csv(p, schema_overrides={"paper": pl.Float64, "section": pl.String})
+
+
+def within(ours: float, paper: float, tolerance: str) -> bool:
+    """abs:x -> |ours - paper| <= x; rel:x -> |ours - paper| <= x * |paper|;
+    min -> ours >= paper (the paper gives a lower bound)."""
+    kind, _, amount = tolerance.partition(":")
+    if kind == "min":
+        return ours >= paper
+    limit = float(amount) * (abs(paper) if kind == "rel" else 1.0)
+    if kind not in ("abs", "rel"):
+        raise ValueError(f"paper_numbers.csv: unknown tolerance {tolerance!r}")
+    return abs(ours - paper) <= limit + 1e-12
+
+
+def _format(value: float | None) -> str:
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def replication_table(parts: list[pl.DataFrame], simulated: bool) -> pl.DataFrame:
+    """parts: frames with columns key, value (float). Later parts do not override earlier."""
+    paper = paper_numbers()
+    ours: dict[str, float] = {}
+    for part in parts:
+        for key, value in part.select("key", "value").iter_rows():
+            ours.setdefault(key, value)
+    rows = []
+    for row in paper.iter_rows(named=True):
+        value = ours.get(row["key"])
+        if value is None:
+            verdict = NOT_YET
+        elif within(value, row["paper"], row["tolerance"]):
+            verdict = "calibrated" if simulated else "match"
+        else:
+            verdict = "off-calibration" if simulated else "differs"
+        rows.append({"key": row["key"], "description": row["description"],
+                     "paper": _format(row["paper"]), "ours": _format(value),
+                     "unit": row["unit"], "tolerance": row["tolerance"], "verdict": verdict})
+    return pl.DataFrame(rows, schema={c: pl.String for c in COLUMNS})
+
+
+def foundation_values(snapshot_dir: str | Path) -> pl.DataFrame:
+    """Our values of the paper's data counts and summary-figure shares (keys `data.*`,
+    `top.*` of issue `foundation`)."""
+    d = Path(snapshot_dir)
+    models = pl.read_parquet(d / snap.MODELS, columns=["pipeline_tag", "library_name",
+                                                      "licenses", "languages", "datasets"])
+    cards = pl.read_parquet(d / snap.CARDS, columns=["length_chars"])
+    total = models.height
+    keys = paper_numbers().filter(pl.col("issue") == "foundation")["key"].to_list()
+
+    def counts(column: str) -> dict[str, int]:
+        series = models[column]
+        if series.dtype == pl.List(pl.String):
+            series = series.explode()
+        vc = series.drop_nulls().value_counts()
+        return dict(zip(vc[column].to_list(), vc["count"].to_list(), strict=True))
+
+    licenses, tasks, libraries = counts("licenses"), counts("pipeline_tag"), counts("library_name")
+    datasets = counts("datasets")
+    languages = {language_name(code): n for code, n in counts("languages").items()}
+    with_language = int((models["languages"].list.len() > 0).sum())
+    with_task = int(models["pipeline_tag"].is_not_null().sum())
+    with_library = int(models["library_name"].is_not_null().sum())
+    ranked_languages = sorted(languages.values(), reverse=True)
+
+    values: dict[str, float] = {
+        "data.models_total": total,
+        "data.share_with_card": float((cards["length_chars"] >= HAS_CARD_MIN_CHARS).mean()),
+        "top.licenses.distinct_tags": len(licenses),
+        "top.licenses.tag_count": sum(licenses.values()),
+        "top.languages.text.English.share_lower_bound":
+            languages.get("English", 0) / with_language if with_language else None,
+        "top.languages.text.runner_up.share":
+            ranked_languages[1] / with_language if len(ranked_languages) > 1 else None,
+    }
+    for key in keys:
+        if key in values:
+            continue
+        parts = key.split(".")
+        if parts[0] != "top" or len(parts) < 4:
+            continue
+        panel, name, measure = parts[1], ".".join(parts[2:-1]), parts[-1]
+        table, denominator = {
+            "licenses": (licenses, total), "tasks": (tasks, with_task),
+            "languages": (languages, with_language), "libraries": (libraries, with_library),
+            "datasets": (datasets, total),
+        }.get(panel, (None, None))
+        if table is None:
+            continue
+        count = table.get(name, 0)
+        if measure == "count":
+            values[key] = count
+        elif measure == "share" and denominator:
+            values[key] = count / denominator
+    return pl.DataFrame({"key": list(values), "value": [
+        None if v is None else float(v) for v in values.values()]},
+        schema={"key": pl.String, "value": pl.Float64}).filter(pl.col("key").is_in(keys))

@@ -1,0 +1,393 @@
+"""Traits of simulated models: sampled for roots, inherited with mutation along lineages.
+
+`directed` plants the paper's drifts (licenses and tasks move forward along planted orders,
+languages toward English only, children's cards shorter and often auto-generated, siblings
+mutate in a shared direction). `neutral` is the null model: the same marginals, but every change
+is an undirected random draw, independent between siblings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hubanatomy.ragged import Ragged
+from hubanatomy.simulator.calibration import RELATIONS, Calibration
+from hubanatomy.simulator.lineage import Lineage
+
+PARAGRAPH_POOL = 8192  # size of the shared pool of hand-written card paragraphs
+ARXIV_POOL_MIN = 200
+
+# Hub tags a model may carry beyond its library/task/language/license tags.
+EXTRA_TAGS = (
+    "safetensors", "pytorch", "tensorboard", "custom_code", "conversational", "chat", "instruct",
+    "code", "math", "roleplay", "medical", "legal", "finance", "biology", "nlp", "art", "anime",
+    "photorealistic", "sdxl", "lora", "peft", "trl", "sft", "dpo", "unsloth", "axolotl",
+    "generated_from_trainer", "mergekit", "merge", "gguf", "awq", "gptq", "4-bit", "8-bit",
+    "bitsandbytes", "exl2", "onnx", "jax", "tf", "endpoints_compatible", "autotrain_compatible",
+    "text-generation-inference", "template:sd-lora", "llama-cpp",
+    "mlx", "distillation", "reasoning", "multilingual", "deep-reinforcement-learning",
+)
+RELATION_TAGS = {
+    "finetune": ("trl", "sft", "generated_from_trainer", "unsloth", "dpo", "axolotl"),
+    "adapter": ("lora", "peft", "template:sd-lora"),
+    "quantized": ("gguf", "awq", "gptq", "4-bit", "8-bit", "bitsandbytes", "exl2", "llama-cpp"),
+    "merge": ("mergekit", "merge"),
+}
+_TAG_ID = {t: i for i, t in enumerate(EXTRA_TAGS)}
+
+
+@dataclass
+class Traits:
+    license: np.ndarray  # int16 index into Calibration.licenses, -1 = none
+    task: np.ndarray  # int16 index into Calibration.tasks, -1 = none
+    library: np.ndarray  # int16 index into Calibration.libraries, -1 = none
+    languages: Ragged  # indices into Calibration.languages
+    datasets: Ragged  # indices into Calibration.datasets
+    arxiv: Ragged  # indices into the arXiv id pool
+    extra_tags: Ragged  # indices into EXTRA_TAGS
+    has_card: np.ndarray  # bool
+    auto_card: np.ndarray  # bool, card is the trainer-style template
+    paragraphs: Ragged  # indices into the paragraph pool (hand-written card body)
+    downloads: np.ndarray  # int64
+    likes: np.ndarray  # int64
+    arxiv_pool: int
+
+
+def simulate_traits(lin: Lineage, cal: Calibration, scenario: str,
+                    rng: np.random.Generator) -> Traits:
+    directed = scenario == "directed"
+    starts = lin.generation_starts
+    t = _sample_roots(lin, cal, starts[1], directed, rng)
+    for g in range(1, len(starts) - 1):
+        _inherit_generation(lin, cal, t, starts[g], starts[g + 1], directed, rng)
+    return t
+
+
+# --- roots ------------------------------------------------------------------------------
+
+def _by_kind(rng, kind, n_kinds, draw):
+    """Fill an array by calling draw(k, size) for the rows of each kind."""
+    out = None
+    for k in range(n_kinds):
+        rows = np.flatnonzero(kind == k)
+        if len(rows) == 0:
+            continue
+        values = draw(k, len(rows))
+        if out is None:
+            out = np.empty(len(kind), dtype=np.asarray(values).dtype)
+        out[rows] = values
+    return out
+
+
+def _sample_roots(lin, cal, n_roots, directed, rng) -> Traits:
+    raw = cal.raw
+    n = lin.n
+    kind = lin.kind[:n_roots]
+    popular = lin.popular[:n_roots]
+    n_kinds = len(cal.kinds)
+
+    def task_draw(k, size):
+        p, absent = cal.kind_task_p(k)
+        value = rng.choice(len(cal.tasks), size=size, p=p).astype(np.int16)
+        return np.where(rng.random(size) < absent, -1, value).astype(np.int16)
+
+    def library_draw(k, size):
+        value = rng.choice(len(cal.libraries) + 1, size=size, p=cal.kind_library_p(k))
+        return np.where(value == len(cal.libraries), -1, value).astype(np.int16)
+
+    license_ = np.where(
+        rng.random(n_roots) < cal.license_tagged_share,
+        rng.choice(len(cal.licenses), size=n_roots, p=cal.license_share), -1,
+    ).astype(np.int16)
+
+    # languages: a primary language, and for multilingual models a heavy tail of extras
+    listing_p = np.array([cal.kind(k)["language_listing"] for k in range(n_kinds)])[kind]
+    listing_p = np.where(popular, np.minimum(0.9, listing_p * 2), listing_p)
+    lists = rng.random(n_roots) < listing_p
+    multi_p = np.where(popular, raw["multilingual_share_popular"], raw["multilingual_share"])
+    n_extra = np.where(lists & (rng.random(n_roots) < multi_p),
+                       1 + rng.geometric(1 / raw["languages"]["multilingual_extra_mean"],
+                                         size=n_roots), 0)
+    n_extra = np.minimum(n_extra, len(cal.languages) - 1)
+    lengths = lists.astype(np.int64) + n_extra
+    values = rng.choice(len(cal.languages), size=int(lengths.sum()), p=cal.language_share)
+    languages = Ragged.from_lengths(lengths, values).dedupe()
+
+    datasets = _sample_lists(rng, n_roots, np.where(popular, 0.3, 0.08), 2, len(cal.datasets),
+                             cal.dataset_share)
+    arxiv_pool = max(ARXIV_POOL_MIN, n // 200)
+    arxiv_p = 1 / np.arange(1, arxiv_pool + 1) ** 1.1
+    arxiv = _sample_lists(rng, n_roots, np.where(popular, 0.6, 0.05), 3, arxiv_pool,
+                          arxiv_p / arxiv_p.sum())
+    extra = _sample_lists(rng, n_roots, np.full(n_roots, 0.7), 4, len(EXTRA_TAGS), None)
+
+    card = raw["card"]
+    has_card = rng.random(n_roots) < card["share_roots"]
+    auto_rate = card["auto_generated_roots"] if directed else card["auto_generated_neutral"]
+    auto_card = has_card & (rng.random(n_roots) < auto_rate)
+    n_par = _paragraph_counts(rng, card, n_roots, popular) * (has_card & ~auto_card)
+    paragraphs = Ragged.from_lengths(n_par, rng.integers(0, PARAGRAPH_POOL, int(n_par.sum())))
+
+    downloads = np.where(
+        popular, rng.lognormal(9.0, 2.5, n_roots),
+        np.where(rng.random(n_roots) < 0.35, 0, rng.lognormal(2.5, 2.2, n_roots)),
+    ).astype(np.int64)
+    likes = _likes(rng, downloads)
+
+    task = _by_kind(rng, kind, n_kinds, task_draw)
+    library = _by_kind(rng, kind, n_kinds, library_draw)
+    return Traits(
+        license=_grow(license_, n), task=_grow(task, n), library=_grow(library, n),
+        languages=languages, datasets=datasets, arxiv=arxiv, extra_tags=extra,
+        has_card=_grow(has_card, n), auto_card=_grow(auto_card, n), paragraphs=paragraphs,
+        downloads=_grow(downloads, n), likes=_grow(likes, n), arxiv_pool=arxiv_pool,
+    )
+
+
+def _grow(values: np.ndarray, n: int) -> np.ndarray:
+    """Room for all n models; children's slots are filled generation by generation."""
+    out = np.zeros(n, dtype=values.dtype)
+    if values.dtype != bool:
+        out[:] = -1 if np.issubdtype(values.dtype, np.signedinteger) else 0
+    out[: len(values)] = values
+    return out
+
+
+def _sample_lists(rng, rows, p_any, max_len, vocab, p):
+    """Per row: with probability p_any a list of 1..max_len items drawn from vocab by p."""
+    lengths = np.where(rng.random(rows) < p_any, rng.integers(1, max_len + 1, rows), 0)
+    values = rng.choice(vocab, size=int(lengths.sum()), p=p)
+    return Ragged.from_lengths(lengths, values).dedupe()
+
+
+def _paragraph_counts(rng, card, size, popular):
+    counts = rng.lognormal(np.log(card["paragraphs_median"]), card["paragraphs_sigma"], size)
+    counts = np.where(popular, counts * card["popular_paragraph_factor"], counts)
+    return np.clip(np.round(counts), 1, 80).astype(np.int64)
+
+
+def _likes(rng, downloads):
+    likes = np.floor(downloads ** 0.45 * rng.lognormal(-1.8, 1.0, len(downloads)))
+    return np.where(rng.random(len(downloads)) < 0.6, 0, likes).astype(np.int64)
+
+
+# --- inheritance ------------------------------------------------------------------------
+
+def _inherit_generation(lin, cal, t, start, stop, directed, rng):
+    raw = cal.raw
+    mut = raw["mutation"]
+    rows = np.arange(start, stop)
+    size = len(rows)
+    parent = lin.primary_parent()[rows]
+    relation = lin.relation[rows]
+    kind = lin.kind[rows]
+
+    # licenses: placeholders (other, unknown) sit outside the planted order
+    order = [cal.licenses.index(name) for name in cal.license_order]
+    lic = t.license[parent].copy()
+    has = lic >= 0
+    change = has & (rng.random(size) < mut["license"])
+    lic[change] = _mutate_ordered(rng, lic[change], parent[change], order, cal.license_share,
+                                  directed, mut)
+    adopt = ~has & (rng.random(size) < 0.2)
+    lic[adopt] = rng.choice(len(cal.licenses), size=int(adopt.sum()), p=cal.license_share)
+    lic[has & (rng.random(size) < 0.04)] = -1
+    t.license[rows] = lic
+
+    # tasks follow the planted life cycle (directed) or jump at random (neutral)
+    task = t.task[parent].copy()
+    change = (task >= 0) & (rng.random(size) < mut["task"])
+    task[change] = _mutate_ordered(rng, task[change], parent[change],
+                                   list(range(len(cal.tasks))), cal.task_share, directed, mut)
+    t.task[rows] = task
+
+    # libraries: adapters are published with their adapter library
+    lib = t.library[parent].copy()
+    adapter_lib = np.array([cal.libraries.index(cal.kind(k)["adapter_library"])
+                            for k in range(len(cal.kinds))])
+    is_adapter = (relation == RELATIONS.index("adapter")) & (rng.random(size) < 0.9)
+    lib[is_adapter] = adapter_lib[kind[is_adapter]]
+    t.library[rows] = lib
+
+    t_languages = _inherit_languages(rng, t.languages, parent, cal, directed, mut)
+    t.languages = t.languages.concat_rows(t_languages)
+
+    inherit_ds = rng.random(size) < 0.3
+    ds = t.datasets.take(parent)
+    ds = ds.filter(inherit_ds[ds.owners()])
+    new_ds = (relation == RELATIONS.index("finetune")) & (rng.random(size) < 0.35)
+    ds = ds.append(np.flatnonzero(new_ds),
+                   rng.choice(len(cal.datasets), int(new_ds.sum()), p=cal.dataset_share)).dedupe()
+    t.datasets = t.datasets.concat_rows(ds)
+
+    ax = t.arxiv.take(parent)
+    t.arxiv = t.arxiv.concat_rows(ax.filter((rng.random(size) < 0.5)[ax.owners()]))
+
+    t.extra_tags = t.extra_tags.concat_rows(
+        _inherit_tags(rng, t.extra_tags, parent, relation, directed, mut))
+
+    has_card, auto_card, paragraphs = _inherit_cards(rng, t, parent, relation, raw["card"],
+                                                     directed, mut, lin.popular[rows])
+    t.has_card[rows] = has_card
+    t.auto_card[rows] = auto_card
+    t.paragraphs = t.paragraphs.concat_rows(paragraphs)
+
+    downloads = np.where(rng.random(size) < 0.45, 0,
+                         rng.lognormal(2.0, 2.0, size) + lin.popular[rows] * rng.lognormal(
+                             6.0, 2.0, size)).astype(np.int64)
+    t.downloads[rows] = downloads
+    t.likes[rows] = _likes(rng, downloads)
+
+
+def _mutate_ordered(rng, current, parent, order, share, directed, mut):
+    """New values for changing traits.
+
+    directed: with probability `directionality` move forward along `order` (target weighted by
+    share among the later values), else to any other value; siblings follow a target shared by
+    their parent with probability `sibling_shared`. neutral: any other value, weighted by share.
+    """
+    if len(current) == 0:
+        return current
+    if not directed:
+        return _any_other(rng, current, share)
+    position = np.full(len(share), -1, dtype=np.int64)
+    position[np.asarray(order)] = np.arange(len(order))
+    ordered = np.asarray(order)
+    cw = np.cumsum(share[ordered])
+
+    def forward(values):
+        pos = position[values]
+        base = np.where(pos >= 0, cw[np.maximum(pos, 0)], 0.0)
+        x = base + rng.random(len(values)) * (cw[-1] - base)
+        target = ordered[np.minimum(np.searchsorted(cw, x, side="right"), len(ordered) - 1)]
+        # the last value of the order (or one with nothing after it) cannot move forward
+        stuck = (pos == len(ordered) - 1) | (target == values)
+        return np.where(stuck, values, target)
+
+    uniq, inverse = np.unique(parent, return_inverse=True)
+    first_value = np.zeros(len(uniq), dtype=current.dtype)
+    first_value[inverse] = current
+    shared = forward(first_value)[inverse]
+    own = forward(current)
+    target = np.where(rng.random(len(current)) < mut["sibling_shared"], shared, own)
+    backward = rng.random(len(current)) >= mut["directionality"]
+    target[backward] = _any_other(rng, current[backward], share)
+    return target.astype(current.dtype)
+
+
+def _any_other(rng, current, share):
+    """A value different from current, drawn by share (one redraw, then the next value)."""
+    draw = rng.choice(len(share), size=len(current), p=share)
+    same = draw == current
+    draw[same] = rng.choice(len(share), size=int(same.sum()), p=share)
+    same = draw == current
+    draw[same] = (draw[same] + 1) % len(share)
+    return draw.astype(current.dtype)
+
+
+def _inherit_languages(rng, languages, parent, cal, directed, mut):
+    size = len(parent)
+    english = cal.languages.index("en")
+    inherited = languages.take(parent)
+    owner = inherited.owners()
+    parent_len = inherited.lengths
+    parent_lists = parent_len > 0
+    u = rng.random(size)
+    if directed:
+        child_lists = np.where(parent_lists, u < mut["child_lists_language"], u < 0.03)
+        has_en = np.zeros(size, dtype=bool)
+        has_en[owner[inherited.values == english]] = True
+        english_only = (parent_len > 1) & (rng.random(size) < mut["english_only"])
+        first = np.zeros(len(owner), dtype=bool)
+        first[inherited.offsets[:-1][parent_lists]] = True
+        keep = child_lists[owner] & np.where(
+            english_only[owner],
+            np.where(has_en[owner], inherited.values == english, first),
+            (inherited.values == english) | (rng.random(len(owner)) >= 0.2),
+        )
+        # a single non-English language switches to English at the mutation rate
+        switch = child_lists & parent_lists & ~has_en & (parent_len == 1) & (
+            rng.random(size) < mut["language"])
+        keep &= ~switch[owner]
+        add = (child_lists & ~parent_lists) | switch
+        add_values = np.where(rng.random(int(add.sum())) < 0.8, english,
+                              rng.choice(len(cal.languages), int(add.sum()),
+                                         p=cal.language_share))
+        return inherited.filter(keep).append(np.flatnonzero(add), add_values).dedupe()
+    flip = rng.random(size) < 0.05
+    child_lists = parent_lists ^ flip
+    change = child_lists & parent_lists & (u < mut["language"])
+    grow = change & ((rng.random(size) < 0.5) | (parent_len == 1))
+    shrink = change & ~grow
+    # drop one random language from shrinking rows, or swap the only language of a single one
+    victim = inherited.offsets[:-1] + (rng.random(size) * np.maximum(parent_len, 1)).astype(int)
+    keep = child_lists[owner]
+    drop_rows = shrink | (grow & (parent_len == 1) & (rng.random(size) < 0.5))
+    keep[victim[drop_rows & parent_lists]] = False
+    add = grow | (child_lists & ~parent_lists)
+    add_values = rng.choice(len(cal.languages), int(add.sum()), p=cal.language_share)
+    return inherited.filter(keep).append(np.flatnonzero(add), add_values).dedupe()
+
+
+def _inherit_tags(rng, tags, parent, relation, directed, mut):
+    size = len(parent)
+    inherited = tags.take(parent)
+    inherited = inherited.filter(rng.random(len(inherited.values)) < 0.85)
+    rel_tags = [np.array([_TAG_ID[x] for x in RELATION_TAGS[r]]) for r in RELATIONS]
+    add_owner, add_value = [], []
+    for r, pool in enumerate(rel_tags):
+        rows = np.flatnonzero(relation == r)
+        add_owner.append(rows)
+        add_value.append(pool[rng.integers(0, len(pool), len(rows))])
+    # a new topical tag: shared by the siblings (directed) or each child's own (neutral)
+    new = rng.integers(0, len(EXTRA_TAGS), size)
+    if directed:
+        uniq, inverse = np.unique(parent, return_inverse=True)
+        shared = rng.integers(0, len(EXTRA_TAGS), len(uniq))[inverse]
+        new = np.where(rng.random(size) < mut["sibling_shared"], shared, new)
+    takes = rng.random(size) < 0.6
+    add_owner.append(np.flatnonzero(takes))
+    add_value.append(new[takes])
+    return inherited.append(np.concatenate(add_owner), np.concatenate(add_value)).dedupe()
+
+
+def _inherit_cards(rng, t, parent, relation, card, directed, mut, popular):
+    size = len(parent)
+    share = card["share_children"] if directed else card["share_roots"]
+    has_card = rng.random(size) < share
+    if directed:
+        auto_p = np.array([card["auto_generated_children"][r] for r in RELATIONS])[relation]
+        keep_p = np.array([card["keep_paragraph"][r] for r in RELATIONS])[relation]
+    else:
+        auto_p = np.full(size, card["auto_generated_neutral"])
+        keep_p = np.full(size, card["keep_paragraph_neutral"])
+    auto_card = has_card & (rng.random(size) < auto_p)
+    hand = has_card & ~auto_card
+
+    inherited = t.paragraphs.take(parent)
+    owner = inherited.owners()
+    keep = hand[owner] & (rng.random(len(owner)) < keep_p[owner])
+    parent_len = inherited.lengths
+    fresh = hand & (parent_len == 0)  # parent had no hand-written card: write one from scratch
+    fresh_counts = np.where(fresh, _paragraph_counts(rng, card, size, popular), 0)
+    if directed:
+        fresh_counts = np.maximum(1, (fresh_counts * 0.6).astype(np.int64)) * fresh
+        # siblings add the same new paragraphs (the parent's "direction"), plus one of their own
+        uniq, inverse = np.unique(parent, return_inverse=True)
+        shared = rng.integers(0, PARAGRAPH_POOL, (len(uniq), 2))[inverse]
+        follows = hand & ~fresh & (rng.random(size) < mut["sibling_shared"])
+        own = hand & ~fresh & (rng.random(size) < 0.5)
+        add_owner = [np.repeat(np.flatnonzero(follows), 2), np.flatnonzero(own)]
+        add_value = [shared[follows].ravel(), rng.integers(0, PARAGRAPH_POOL, int(own.sum()))]
+    else:
+        # as many new paragraphs as were dropped, on average: length is unchanged
+        refill = rng.poisson((1 - keep_p) * parent_len) * (hand & ~fresh)
+        add_owner = [np.repeat(np.arange(size), refill)]
+        add_value = [rng.integers(0, PARAGRAPH_POOL, int(refill.sum()))]
+    add_owner.append(np.repeat(np.arange(size), fresh_counts))
+    add_value.append(rng.integers(0, PARAGRAPH_POOL, int(fresh_counts.sum())))
+    paragraphs = inherited.filter(keep).append(np.concatenate(add_owner),
+                                               np.concatenate(add_value))
+    return has_card, auto_card, paragraphs

@@ -1,0 +1,92 @@
+"""Parsing the Hub's flat tag lists into traits and declared parents (PAPER.md §1, fixed).
+
+`license:X`, `dataset:X`, `arxiv:X`, `region:X` become lists; bare ISO 639 codes become
+languages (languages.py, 2- and 3-letter codes kept). `base_model:X` declares a parent with an
+unspecified relation, `base_model:<relation>:X` a typed one; unlike the paper, every relation
+declared for a pair is kept (one row each), and a generic tag only adds an `unspecified` row
+when no typed tag names the same parent.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hubanatomy.languages import normalise_language_tags
+
+RELATIONS = ("finetune", "adapter", "quantized", "merge")
+UNSPECIFIED = "unspecified"
+BASE_MODEL = "base_model:"
+# a Hub repo id: "name" (legacy, no namespace) or "namespace/name"
+REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)?$"
+
+PREFIXED_LISTS = {  # column -> (tag prefix, lowercase the value)
+    "licenses": ("license:", True),
+    "datasets": ("dataset:", False),
+    "arxiv": ("arxiv:", False),
+    "regions": ("region:", True),
+}
+
+
+def _prefixed(tags: pl.Expr, prefix: str, lower: bool) -> pl.Expr:
+    value = pl.element().str.slice(len(prefix)).str.strip_chars()
+    if lower:
+        value = value.str.to_lowercase()
+    return (tags.list.eval(pl.element().filter(pl.element().str.starts_with(prefix)))
+            .list.eval(value).list.eval(pl.element().filter(pl.element() != ""))
+            .list.unique(maintain_order=True))
+
+
+def trait_lists(frame: pl.DataFrame, tags: str = "tags") -> pl.DataFrame:
+    """Add licenses, datasets, arxiv, regions and languages (list<string>) from `tags`."""
+    frame = frame.with_columns(pl.col(tags).fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    frame = frame.with_columns(
+        _prefixed(pl.col(tags), prefix, lower).alias(name)
+        for name, (prefix, lower) in PREFIXED_LISTS.items()
+    )
+    return frame.with_columns(languages=normalise_language_tags(frame[tags]))
+
+
+def declared_parents(frame: pl.DataFrame, child: str = "model_id",
+                     tags: str = "tags") -> tuple[pl.DataFrame, dict]:
+    """One row per declared (child_id, parent_id, relation) from base_model tags, and counts of
+    what was set aside (malformed tags, invalid ids, unknown relation names)."""
+    long = (frame.select(pl.col(child).alias("child_id"), pl.col(tags))
+            .explode(tags)
+            .filter(pl.col(tags).str.starts_with(BASE_MODEL))
+            .with_columns(parts=pl.col(tags).str.slice(len(BASE_MODEL)).str.split(":")))
+    n_parts = pl.col("parts").list.len()
+    long = long.with_columns(
+        relation=pl.when(n_parts == 2).then(pl.col("parts").list.first()),
+        parent_id=pl.when(n_parts <= 2).then(pl.col("parts").list.last().str.strip_chars()),
+    )
+    malformed = long.filter((n_parts > 2) | (pl.col("parent_id").fill_null("") == ""))
+    long = long.join(malformed.select("child_id", tags), on=["child_id", tags], how="anti",
+                     maintain_order="left")
+    invalid = long.filter(~pl.col("parent_id").str.contains(REPO_ID))
+    long = long.filter(pl.col("parent_id").str.contains(REPO_ID))
+    unknown_relation = long.filter(pl.col("relation").is_not_null()
+                                   & ~pl.col("relation").is_in(RELATIONS))
+    long = long.with_columns(
+        relation=pl.when(pl.col("relation").is_in(RELATIONS)).then(pl.col("relation"))
+        .when(pl.col("relation").is_not_null()).then(pl.lit(UNSPECIFIED)))
+
+    typed = (long.filter(pl.col("relation").is_not_null())
+             .select("child_id", "parent_id", "relation").unique(maintain_order=True))
+    generic = (long.filter(pl.col("relation").is_null())
+               .select("child_id", "parent_id").unique(maintain_order=True)
+               .join(typed.select("child_id", "parent_id"), on=["child_id", "parent_id"],
+                     how="anti", maintain_order="left")
+               .with_columns(relation=pl.lit(UNSPECIFIED)))
+    parents = pl.concat([typed, generic]).with_columns(origin=pl.lit("tag"))
+    counts = {
+        "base_model_tags": long.height + malformed.height + invalid.height,
+        "malformed_base_model_tags": malformed.height,
+        "invalid_parent_ids": invalid.height,
+        "unknown_relation_tags": unknown_relation.height,
+    }
+    examples = {
+        "malformed_base_model_tags": malformed.head(5).select("child_id", tags).rows(),
+        "invalid_parent_ids": invalid.head(5).select("child_id", "parent_id").rows(),
+        "unknown_relation_tags": unknown_relation.head(5).select("child_id", tags).rows(),
+    }
+    return parents, {"counts": counts, "examples": examples}

@@ -1,0 +1,31 @@
+# The replication table: every number of the paper next to ours.
+
+
+rule collect_foundation_numbers:
+    input:
+        **SNAPSHOT_FILES,
+    output:
+        values="results/replication/foundation.csv",
+    log:
+        log_path("collect_foundation_numbers"),
+    benchmark:
+        benchmark_path("collect_foundation_numbers")
+    conda:
+        ENV
+    script:
+        "../scripts/collect_foundation_numbers.py"
+
+
+rule build_replication_table:
+    input:
+        parts=expand("results/replication/{part}.csv", part=REPLICATION_PARTS),
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        table=report("results/replication.csv", caption="../report/replication.rst",
+                     category="Replication"),
+    log:
+        log_path("build_replication_table"),
+    conda:
+        ENV
+    script:
+        "../scripts/build_replication_table.py"

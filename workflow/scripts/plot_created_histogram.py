@@ -1,0 +1,15 @@
+"""Histogram of createdAt by month."""
+
+import polars as pl
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import read_manifest
+from hubanatomy.summary_plots import plot_created_histogram
+
+
+def main():
+    i, o = snakemake.input, snakemake.output  # noqa: F821
+    months = pl.read_csv(i.table, try_parse_dates=True)
+    plot_created_histogram(months, read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,15 @@
+"""The summary "top tens" figure."""
+
+import polars as pl
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import read_manifest
+from hubanatomy.summary_plots import plot_top_tens
+
+
+def main():
+    i, o = snakemake.input, snakemake.output  # noqa: F821
+    plot_top_tens(pl.read_csv(i.table), read_manifest(i.manifest.rsplit("/", 1)[0]),
+                  o.png, o.pdf)
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,13 @@
+"""Write a simulated raw Hub (models.jsonl shards, cards, ground truth)."""
+
+from hubanatomy.logs import run_script
+from hubanatomy.simulator import simulate
+
+
+def main():
+    p = snakemake.params  # noqa: F821
+    simulate(models=p.models, seed=p.seed, scenario=p.scenario,
+             out_dir=snakemake.output.raw)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821
