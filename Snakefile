@@ -3,12 +3,15 @@
 # This file is the table of contents; the stages live in workflow/rules, the logic in
 # workflow/hubanatomy. Usage: README.md.
 
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# the defaults live beside this file, so the workflow runs from any working directory (-d)
+configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
 validate(config, "config/schema.yaml")

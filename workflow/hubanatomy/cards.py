@@ -14,8 +14,10 @@ from hubanatomy.tags import RELATIONS, REPO_ID, UNSPECIFIED
 
 AUTO_GENERATED = r"(?i)automatically generated|generated automatically"
 # YAML front matter: a first line "---", the YAML, a closing "---" line
-FRONT_MATTER = r"(?s)\A\x{feff}?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)"
-_INLINE = r"(?m)^base_model:[ \t]*['\"]?([^\s'\"\[\]#|>][^\s'\"#]*)['\"]?[ \t]*(?:#.*)?$"
+FRONT_MATTER = r"(?s)\A\x{feff}?---[ \t]*\r?\n(?:(.*?)\r?\n)?---[ \t]*(?:\r?\n|$)"
+_INLINE = (r"(?m)^base_model:[ \t]*['\"]?([^\s'\"\[\]#|>][^\s'\"#]*)['\"]?[ \t]*(?:#[^\n]*)?"
+           r"\r?$")
+_YAML_NULL = ("null", "Null", "NULL", "~")
 _FLOW = r"(?m)^base_model:[ \t]*\[([^\]\n]*)\]"
 _BLOCK = r"(?m)^base_model:[ \t]*(?:#[^\n]*)?\r?\n((?:[ \t]*-[ \t]*[^\n]*(?:\r?\n|$))+)"
 _RELATION = r"(?m)^base_model_relation:[ \t]*['\"]?([A-Za-z]+)"
@@ -59,7 +61,9 @@ def card_features(cards: pl.DataFrame) -> pl.DataFrame:
 
 
 def front_matter(card: pl.Expr) -> pl.Expr:
-    return card.str.extract(FRONT_MATTER, 1)
+    """The YAML between the opening and closing '---' ('' if empty, null if there is none)."""
+    return pl.when(card.str.contains(FRONT_MATTER)).then(
+        card.str.extract(FRONT_MATTER, 1).fill_null(""))
 
 
 def broken_front_matter(card: pl.Expr, fm: pl.Expr) -> pl.Expr:
@@ -86,7 +90,8 @@ def front_matter_parents(cards: pl.DataFrame) -> pl.DataFrame:
                        pl.col("block").fill_null([])).list.drop_nulls().alias("parent_id"),
     ).explode("parent_id").with_columns(
         pl.col("parent_id").str.strip_chars().str.strip_chars("'\""))
-    return (parents.filter(pl.col("parent_id").str.contains(REPO_ID))
+    return (parents.filter(pl.col("parent_id").str.contains(REPO_ID)
+                           & ~pl.col("parent_id").is_in(_YAML_NULL))
             .with_columns(relation=pl.when(pl.col("relation").is_in(RELATIONS))
                           .then(pl.col("relation")).otherwise(pl.lit(UNSPECIFIED)))
             .select("child_id", "parent_id", "relation")

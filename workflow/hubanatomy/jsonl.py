@@ -22,6 +22,8 @@ import pyarrow.json as pj
 
 BLOCK_BYTES = 128 << 20
 NEWLINE = 10
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[list(b" \t\r\x0b\x0c")] = True
 
 
 @dataclass(frozen=True)
@@ -75,16 +77,33 @@ def _parse_block(path: Path, block: bytes, first_line: int, options: pj.ParseOpt
         ends = np.append(ends, len(raw))  # last line without a newline
     starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
     numbers = np.arange(first_line, first_line + len(ends), dtype=np.int64)
-    # a blank line holds nothing but whitespace: pyarrow skips those too
+    # a blank line holds nothing but whitespace (pyarrow skips those too); only a line that
+    # starts with whitespace can be one, so only those are looked at
     lengths = ends - starts
     blank = lengths == 0
-    short = np.flatnonzero(~blank & (lengths <= 16))
-    for i in short:
+    for i in np.flatnonzero(~blank & _SPACE[raw[np.minimum(starts, len(raw) - 1)]]):
         blank[i] = not block[starts[i]:ends[i]].strip()
-    keep = np.flatnonzero(~blank)
+    # pyarrow does not check the encoding inside strings: check the block, then its lines
+    rejects: list[Reject] = []
+    bad_text = np.zeros(len(ends), dtype=bool)
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        for i in np.flatnonzero(~blank):
+            try:
+                block[starts[i]:ends[i]].decode("utf-8")
+            except UnicodeDecodeError:
+                bad_text[i] = True
+                rejects.append(Reject(str(path), int(numbers[i]), "not valid UTF-8"))
+    keep = np.flatnonzero(~blank & ~bad_text)
 
-    tables, kept, rejects = _parse_lines(path, block, starts[keep], ends[keep], numbers[keep],
-                                         options)
+    # a block of the reader must hold the longest line
+    longest = int(lengths.max()) if len(lengths) else 0
+    read_options = pj.ReadOptions(block_size=max(1 << 20, 2 * longest + 1024))
+    tables, kept, parse_rejects = _parse_lines(path, block, starts[keep], ends[keep],
+                                               numbers[keep], options, read_options,
+                                               whole_block=not bad_text.any())
+    rejects = sorted(rejects + parse_rejects, key=lambda r: r.line)
     schema_table = pa.Table.from_batches([], schema=options.explicit_schema)
     table = pa.concat_tables([schema_table, *tables]) if tables else schema_table
     rows = keep[kept]
@@ -92,8 +111,9 @@ def _parse_block(path: Path, block: bytes, first_line: int, options: pj.ParseOpt
     return Chunk(table, text, pa.array(numbers[rows]), rejects), len(ends)
 
 
-def _parse_lines(path, block, starts, ends, numbers, options):
-    """Parse lines [starts, ends) of block; returns tables, indices of parsed lines, rejects."""
+def _parse_lines(path, block, starts, ends, numbers, options, read_options, whole_block):
+    """Parse lines [starts, ends) of block; returns tables, indices of parsed lines, rejects.
+    whole_block: the block holds just these lines (plus blank ones), so it is parsed as is."""
     tables: list[pa.Table] = []
     kept: list[np.ndarray] = []
     rejects: list[Reject] = []
@@ -104,19 +124,19 @@ def _parse_lines(path, block, starts, ends, numbers, options):
         if lo == hi:
             continue
         try:
-            if hi - lo == len(starts):
+            if whole_block and hi - lo == len(starts):
                 data = block
             else:
                 data = b"\n".join(block[starts[i]:ends[i]] for i in range(lo, hi))
-            table = pj.read_json(io.BytesIO(data), parse_options=options)
+            table = pj.read_json(io.BytesIO(data), read_options=read_options,
+                                 parse_options=options)
             if table.num_rows != hi - lo:
                 raise pa.ArrowInvalid("a line holds more or less than one JSON object")
             tables.append(table)
             kept.append(np.arange(lo, hi))
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as error:
             if hi - lo == 1:
-                line = block[starts[lo]:ends[lo]]
-                rejects.append(Reject(str(path), int(numbers[lo]), _explain(error, line)))
+                rejects.append(Reject(str(path), int(numbers[lo]), _explain(error)))
             else:
                 mid = (lo + hi) // 2
                 stack += [(mid, hi), (lo, mid)]
@@ -142,12 +162,8 @@ def _line_strings(block: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Arra
     return pc.utf8_rtrim(array, characters="\r\n")
 
 
-def _explain(error: Exception, line: bytes) -> str:
+def _explain(error: Exception) -> str:
     """pyarrow's message without its internal row counter, prefixed with what failed."""
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not valid UTF-8"
     message = re.sub(r"\s*in row \d+\s*$", "", str(error).strip().splitlines()[0])
     message = message.replace("JSON parse error: ", "")
     if "changed from" in message:

@@ -51,14 +51,10 @@ _MAX_TAG_BYTES = 16
 
 
 @cache
-def _exclusions() -> dict[str, str]:
-    with EXCLUSIONS_CSV.open(newline="", encoding="utf-8") as handle:
-        return {row["tag"].strip().lower(): row["reason"] for row in csv.DictReader(handle)}
-
-
 def excluded_tags() -> frozenset[str]:
     """Lowercased tags that are never languages (see ``data/language_tag_exclusions.csv``)."""
-    return frozenset(_exclusions())
+    with EXCLUSIONS_CSV.open(newline="", encoding="utf-8") as handle:
+        return frozenset(row["tag"].strip().lower() for row in csv.DictReader(handle))
 
 
 @cache
@@ -99,10 +95,10 @@ def canonical_language(tag: str) -> str | None:
 def language_code_expr(tag: pl.Expr) -> pl.Expr:
     """Polars expression: string tag -> canonical language code, null if not a language."""
     key = tag.str.strip_chars().str.to_lowercase()
-    key = pl.when(key.is_in(list(excluded_tags()))).then(None).otherwise(key)
-    return key.str.replace(REGION_SUFFIX, "").replace_strict(
+    code = key.str.replace(REGION_SUFFIX, "").replace_strict(
         language_code_table(), default=None, return_dtype=pl.String
     )
+    return pl.when(~key.is_in(sorted(excluded_tags()))).then(code)
 
 
 def normalise_language_tags(tags: pl.Series) -> pl.Series:
@@ -112,21 +108,26 @@ def normalise_language_tags(tags: pl.Series) -> pl.Series:
     length: codes deduplicated in order of first appearance; null or empty input gives [].
     """
     tags = tags.cast(pl.List(pl.String))
-    frame = tags.rename("tag").to_frame().with_row_index("row")
+    rows = tags.rename("tag").to_frame().lazy().with_row_index("row")
     # Long tags (arxiv:, base_model:, dataset: ...) can't be languages; dropping them first
     # leaves few distinct tags, so the lowercase/regex work runs once per distinct short tag.
-    long = frame.explode("tag").filter(pl.col("tag").str.len_bytes() <= _MAX_TAG_BYTES)
+    short = rows.explode("tag").filter(pl.col("tag").str.len_bytes() <= _MAX_TAG_BYTES)
     hits = (
-        long.select(pl.col("tag").unique())
+        short.select(pl.col("tag").unique())
         .with_columns(code=language_code_expr(pl.col("tag")))
         .drop_nulls()
     )
     found = (
-        long.join(hits, on="tag", how="inner", maintain_order="left")
+        short.join(hits, on="tag", how="inner", maintain_order="left")
         .group_by("row", maintain_order=True)
         .agg(pl.col("code").unique(maintain_order=True))
     )
-    codes = frame.select("row").join(found, on="row", how="left", maintain_order="left")["code"]
+    codes = (
+        rows.select("row")
+        .join(found, on="row", how="left", maintain_order="left")
+        .collect()
+        .get_column("code")
+    )
     return codes.fill_null([]).alias(tags.name)
 
 

@@ -175,7 +175,9 @@ def _read_models(files: list[Path], rel) -> tuple[pl.DataFrame, list[Reject], in
             frames.append(frame)
             progress.update(frame.height)
     progress.close()
-    models = pl.concat(frames) if frames else pl.DataFrame()
+    if not frames or lines == 0:
+        raise NormaliseError(f"no model metadata lines found in {', '.join(map(rel, files))}")
+    models = pl.concat(frames)
 
     # rows without a usable id, then repeated ids (the first occurrence wins)
     models = models.with_columns(model_id=pl.coalesce("id", "modelId").str.strip_chars())
@@ -228,7 +230,8 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
     index = IdIndex(model_ids)
     seen = np.zeros(len(index), dtype=bool)
     counts = {"card_lines": 0, "cards_for_unknown_models": 0, "duplicate_card_records": 0,
-              "ok_status_without_text": 0, "broken_front_matter": 0}
+              "card_status_inferred": 0, "ok_status_without_text": 0,
+              "broken_front_matter": 0}
     rejects: list[Reject] = []
     parents = []
     writer = None
@@ -240,6 +243,12 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
             frame = (pl.from_arrow(chunk.table).rename({"id": "model_id"})
                      .with_columns(pl.col("model_id").str.strip_chars(),
                                    _line=pl.from_arrow(chunk.line)))
+            # a record without a status is judged by its text
+            inferred = pl.col("status").is_null()
+            counts["card_status_inferred"] += int(frame.select(inferred.sum()).item())
+            frame = frame.with_columns(status=pl.when(inferred).then(
+                pl.when(pl.col("card").is_null()).then(pl.lit("missing")).otherwise(pl.lit("ok")))
+                .otherwise(pl.col("status")))
             bad_status = ~pl.col("status").is_in(snap.CARD_STATUSES)
             for line, status in frame.filter(bad_status).select("_line", "status").iter_rows():
                 rejects.append(Reject(rel(file), line, f"invalid card status {status!r}: "

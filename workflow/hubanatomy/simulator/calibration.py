@@ -113,7 +113,7 @@ class Calibration:
     def libraries(self) -> list[str]:
         names: list[str] = []
         for k in range(len(self.kinds)):
-            for lib in [*self.kind(k)["libraries"], self.kind(k)["adapter_library"]]:
+            for lib in [*self.kind(k)["libraries"], *self.kind(k)["adapter_library"]]:
                 if lib is not None and lib not in names:
                     names.append(lib)
         return names
@@ -123,14 +123,31 @@ class Calibration:
         spec = self.kind(k)["libraries"]
         return _normalised([*(spec.get(lib, 0.0) for lib in self.libraries), spec.get(None, 0.0)])
 
+    def kind_adapter_library_p(self, k: int) -> np.ndarray:
+        """Distribution over `libraries` of the adapters published in kind k."""
+        spec = self.kind(k)["adapter_library"]
+        return _normalised(spec.get(lib, 0.0) for lib in self.libraries)
+
     # --- languages and datasets --------------------------------------------------------
     @cached_property
     def languages(self) -> list[str]:
-        return [c for c in self.raw["languages"] if c != "multilingual_extra_mean"]
+        return list(self.raw["languages"]["shares"])
 
     @cached_property
     def language_share(self) -> np.ndarray:
-        return _normalised(self.raw["languages"][c] for c in self.languages)
+        """Relative frequency of each language (English first)."""
+        return _normalised(self.raw["languages"]["shares"].values())
+
+    @cached_property
+    def primary_language_p(self) -> np.ndarray:
+        """The first listed language: English with probability primary_english, otherwise
+        another language by its share."""
+        english = self.languages.index("en")
+        others = self.language_share.copy()
+        others[english] = 0.0
+        p = others / others.sum() * (1 - self.raw["languages"]["primary_english"])
+        p[english] = self.raw["languages"]["primary_english"]
+        return p
 
     @cached_property
     def datasets(self) -> list[str]:

@@ -106,14 +106,18 @@ def _sample_roots(lin, cal, n_roots, directed, rng) -> Traits:
     listing_p = np.array([cal.kind(k)["language_listing"] for k in range(n_kinds)])[kind]
     listing_p = np.where(popular, np.minimum(0.9, listing_p * 2), listing_p)
     lists = rng.random(n_roots) < listing_p
-    multi_p = np.where(popular, raw["multilingual_share_popular"], raw["multilingual_share"])
+    lang = raw["languages"]
+    multi_p = np.where(popular, lang["multilingual_share_popular"], lang["multilingual_share"])
     n_extra = np.where(lists & (rng.random(n_roots) < multi_p),
-                       1 + rng.geometric(1 / raw["languages"]["multilingual_extra_mean"],
-                                         size=n_roots), 0)
+                       1 + rng.geometric(1 / lang["multilingual_extra_mean"], size=n_roots), 0)
     n_extra = np.minimum(n_extra, len(cal.languages) - 1)
-    lengths = lists.astype(np.int64) + n_extra
-    values = rng.choice(len(cal.languages), size=int(lengths.sum()), p=cal.language_share)
-    languages = Ragged.from_lengths(lengths, values).dedupe()
+    primary = rng.choice(len(cal.languages), size=n_roots, p=cal.primary_language_p)
+    extras = rng.choice(len(cal.languages), size=int(n_extra.sum()), p=cal.language_share)
+    languages = Ragged.from_pairs(
+        n_roots,
+        np.concatenate([np.flatnonzero(lists), np.repeat(np.arange(n_roots), n_extra)]),
+        np.concatenate([primary[lists], extras]),
+    ).dedupe()
 
     datasets = _sample_lists(rng, n_roots, np.where(popular, 0.3, 0.08), 2, len(cal.datasets),
                              cal.dataset_share)
@@ -205,10 +209,11 @@ def _inherit_generation(lin, cal, t, start, stop, directed, rng):
 
     # libraries: adapters are published with their adapter library
     lib = t.library[parent].copy()
-    adapter_lib = np.array([cal.libraries.index(cal.kind(k)["adapter_library"])
-                            for k in range(len(cal.kinds))])
-    is_adapter = (relation == RELATIONS.index("adapter")) & (rng.random(size) < 0.9)
-    lib[is_adapter] = adapter_lib[kind[is_adapter]]
+    is_adapter = relation == RELATIONS.index("adapter")
+    for k in range(len(cal.kinds)):
+        rows_k = np.flatnonzero(is_adapter & (kind == k))
+        lib[rows_k] = rng.choice(len(cal.libraries), size=len(rows_k),
+                                 p=cal.kind_adapter_library_p(k))
     t.library[rows] = lib
 
     t_languages = _inherit_languages(rng, t.languages, parent, cal, directed, mut)
