@@ -7,6 +7,7 @@ import string
 
 import polars as pl
 import pytest
+
 from hubanatomy.cards import (
     broken_front_matter,
     card_features,

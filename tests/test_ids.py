@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import polars as pl
+
 from hubanatomy.ids import IdIndex
 
 

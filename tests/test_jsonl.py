@@ -7,6 +7,7 @@ import random
 
 import pyarrow as pa
 import pytest
+
 from hubanatomy.jsonl import read_jsonl
 
 SCHEMA = pa.schema([

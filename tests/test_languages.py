@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pycountry
 import pytest
+
 from hubanatomy.languages import (
     EXCLUSIONS_CSV,
     REGION_SUFFIX,

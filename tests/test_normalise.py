@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+
 from hubanatomy.errors import InputError
 from hubanatomy.normalise import NormaliseError, normalise
 

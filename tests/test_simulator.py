@@ -74,7 +74,7 @@ def test_raw_layout_and_list_api_shape(directed, real_data):
 def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     a = simulate(600, 5, "directed", tmp_path / "a")
     b = simulate(600, 5, "directed", tmp_path / "b")
-    c = simulate(600, 6, "directed", tmp_path / "c")
+    simulate(600, 6, "directed", tmp_path / "c")
     assert a == b
     for name in ("models/part-00000.jsonl", "cards/part-00000.jsonl", "ground_truth.json",
                  "truth.parquet"):

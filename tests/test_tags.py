@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+
 from hubanatomy.tags import declared_parents, trait_lists
 
 TAGS = pl.List(pl.String)

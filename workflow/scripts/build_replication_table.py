@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import polars as pl
+
 from hubanatomy.logs import run_script
 from hubanatomy.replication import replication_table
 from hubanatomy.snapshot import is_simulated, read_manifest

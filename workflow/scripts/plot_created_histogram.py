@@ -1,6 +1,7 @@
 """Histogram of createdAt by month."""
 
 import polars as pl
+
 from hubanatomy.logs import run_script
 from hubanatomy.snapshot import read_manifest
 from hubanatomy.summary_plots import plot_created_histogram

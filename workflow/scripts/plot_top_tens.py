@@ -1,6 +1,7 @@
 """The summary "top tens" figure."""
 
 import polars as pl
+
 from hubanatomy.logs import run_script
 from hubanatomy.snapshot import read_manifest
 from hubanatomy.summary_plots import plot_top_tens
