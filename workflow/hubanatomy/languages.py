@@ -46,8 +46,8 @@ REGION_SUFFIX = _suffix_pattern()
 
 _SUFFIX_RE = re.compile(REGION_SUFFIX)
 
-# Longest possible language tag: "yue-hant-419" is 12 bytes; a little slack for whitespace.
-_MAX_TAG_BYTES = 16
+# Longest language tag the rules accept: code + script + region, e.g. "yue-hant-419".
+_MAX_TAG_BYTES = 12
 
 
 @cache

@@ -143,8 +143,6 @@ def _relative_to(root: Path):
 
 
 def _check_rejects(rejects: list[Reject], lines: int, limit: float, what: str) -> None:
-    if lines == 0 and what == "model metadata":
-        raise NormaliseError("no model metadata lines found in the raw input")
     if lines and len(rejects) / lines > limit:
         shown = "\n".join(f"  {r.file} line {r.line}: {r.reason}" for r in rejects[:10])
         raise NormaliseError(
