@@ -23,6 +23,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/acquire.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/lineage.smk"
 include: "workflow/rules/report.smk"
 
 

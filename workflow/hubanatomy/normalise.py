@@ -43,6 +43,7 @@ RAW_MODEL_SCHEMA = pa.schema([
 ])
 RAW_CARD_SCHEMA = pa.schema([("id", pa.string()), ("status", pa.string()),
                              ("card", pa.string())])
+RAW_RENAME_SCHEMA = pa.schema([("old_id", pa.string()), ("new_id", pa.string())])
 
 
 class NormaliseError(InputError):
@@ -89,7 +90,11 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
     parents = snap.conform(pl.concat([tag_parents, card_only]), snap.PARENTS_SCHEMA)
     snap.write_parquet(parents, out / snap.PARENTS)
 
-    rejects = model_rejects + card_rejects
+    renames, rename_rejects = _read_renames(raw.renames_file(raw_root), rel)
+    counts["renames"] = renames.height
+    snap.write_parquet(renames, out / snap.RENAMES)
+
+    rejects = model_rejects + card_rejects + rename_rejects
     pl.DataFrame([r.as_dict() for r in rejects],
                  schema={"file": pl.String, "line": pl.Int64, "reason": pl.String}
                  ).write_csv(out / snap.REJECTED)
@@ -101,7 +106,8 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
                  "cards": int(counts["cards_rows"])},
         "files": {name: {"sha256": snap.sha256_file(out / name),
                          "bytes": (out / name).stat().st_size}
-                  for name in (snap.MODELS, snap.PARENTS, snap.CARDS, snap.REJECTED)},
+                  for name in (snap.MODELS, snap.PARENTS, snap.CARDS, snap.RENAMES,
+                               snap.REJECTED)},
         "normalise": {
             "counts": counts,
             "rejects_by_reason": _reasons(rejects),
@@ -129,6 +135,18 @@ def source_record(configured: dict, raw_root: str | Path) -> dict:
         record["sha256"] = (snap.sha256_file(files[0]) if len(files) == 1 else
                             {str(f): snap.sha256_file(f) for f in files})
     return record
+
+
+def _read_renames(path: Path | None, rel) -> tuple[pl.DataFrame, list[Reject]]:
+    """old_id -> new_id pairs of renamed repos; the first mapping of an old id wins."""
+    frames, rejects = [], []
+    for chunk in read_jsonl(path, RAW_RENAME_SCHEMA) if path else []:
+        rejects += [Reject(rel(Path(r.file)), r.line, r.reason) for r in chunk.rejects]
+        frames.append(pl.from_arrow(chunk.table))
+    renames = pl.concat(frames) if frames else pl.DataFrame(schema=snap.RENAMES_SCHEMA)
+    renames = renames.drop_nulls().filter(pl.col("old_id") != pl.col("new_id"))
+    return snap.conform(renames.unique("old_id", keep="first", maintain_order=True),
+                        snap.RENAMES_SCHEMA), rejects
 
 
 def _relative_to(root: Path):

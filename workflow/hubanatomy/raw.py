@@ -3,6 +3,7 @@
 A raw directory holds
   models/part-NNNNN.jsonl   one list-API JSON object per line (GET /api/models?full=true)
   cards/part-NNNNN.jsonl    {"id": ..., "status": "ok" | "missing" | "error", "card": text|null}
+  renames.jsonl             optional: {"old_id": ..., "new_id": ...} for renamed repos (crawl)
   raw_manifest.json         where the raw data came from (simulator parameters, crawl window)
 and, from the simulator only, ground_truth.json and truth.parquet (what was planted).
 A single models.jsonl / cards.jsonl at the top level is read too, as is a bare .jsonl file.
@@ -21,6 +22,7 @@ from hubanatomy.errors import InputError
 
 MODELS = "models"
 CARDS = "cards"
+RENAMES = "renames.jsonl"
 RAW_MANIFEST = "raw_manifest.json"
 GROUND_TRUTH = "ground_truth.json"
 TRUTH_NODES = "truth.parquet"
@@ -44,6 +46,11 @@ def model_files(root: str | Path) -> list[Path]:
 
 def card_files(root: str | Path) -> list[Path]:
     return _shards(Path(root), CARDS)
+
+
+def renames_file(root: str | Path) -> Path | None:
+    path = Path(root) / RENAMES
+    return path if Path(root).is_dir() and path.is_file() else None
 
 
 def read_raw_manifest(root: str | Path) -> dict:

@@ -139,3 +139,41 @@ def foundation_values(snapshot_dir: str | Path) -> pl.DataFrame:
     return pl.DataFrame({"key": list(values), "value": [
         None if v is None else float(v) for v in values.values()]},
         schema={"key": pl.String, "value": pl.Float64}).filter(pl.col("key").is_in(keys))
+
+
+def lineage_values(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Our values of the paper's lineage numbers (keys `lineage.*`), on the paper's
+    definitions: models of the snapshot only (virtual parents left out)."""
+    from hubanatomy.lineage_tables import find_model
+
+    keys = paper_numbers().filter(pl.col("issue") == "lineage")["key"].to_list()
+    present = edges.filter(~pl.col("parent_virtual"))
+    parents_present = present["parent_node"].unique().implode()
+    values: dict[str, float] = {
+        "lineage.nodes": int((~nodes["virtual"]).sum()),
+        "lineage.edges": present.height,
+    }
+    typed = 0
+    for relation in ("finetune", "quantized", "adapter"):
+        n = int((present["primary_relation"] == relation).sum())
+        typed += n
+        values[f"lineage.edges.{relation}"] = n
+        values[f"lineage.edges_child_has_children.{relation}"] = present.filter(
+            (pl.col("primary_relation") == relation)
+            & pl.col("child_node").is_in(parents_present)).height
+    values["lineage.edges.merge"] = present.height - typed  # by difference, as the paper
+    for key in keys:
+        parts = key.split(".")
+        if parts[1] not in ("top_parents", "largest_families"):
+            continue
+        model = find_model(nodes, ".".join(parts[2:-1]))
+        if model is None:
+            continue
+        row = nodes.filter(pl.col("model_id") == model).row(0, named=True)
+        if parts[1] == "top_parents":
+            values[key] = row["children"]
+        elif "family_size_no_merge" in row:
+            values[key] = row["family_size_no_merge"]
+    return pl.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]},
+                        schema={"key": pl.String, "value": pl.Float64}).filter(
+        pl.col("key").is_in(keys))

@@ -1,7 +1,8 @@
 """The canonical snapshot (ARCHITECTURE §2): the only thing later stages read.
 
-results/snapshot/ holds models.parquet, parents.parquet, cards.parquet and manifest.json (plus
-rejected.csv listing every skipped input line, and ground_truth.json for simulated sources).
+results/snapshot/ holds models.parquet, parents.parquet, cards.parquet and manifest.json, plus
+renames.parquet (old -> new ids of renamed repos, empty unless a crawl saw redirects),
+rejected.csv listing every skipped input line, and ground_truth.json for simulated sources.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ MODELS = "models.parquet"
 PARENTS = "parents.parquet"
 CARDS = "cards.parquet"
 MANIFEST = "manifest.json"
+RENAMES = "renames.parquet"
 REJECTED = "rejected.csv"
 GROUND_TRUTH = "ground_truth.json"
 
@@ -55,6 +57,7 @@ CARDS_SCHEMA = {
     "status": pl.String,  # ok | missing | error
 }
 CARD_STATUSES = ("ok", "missing", "error")
+RENAMES_SCHEMA = {"old_id": pl.String, "new_id": pl.String}
 
 
 def conform(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
@@ -103,6 +106,9 @@ def describe(manifest: dict) -> str:
     kind = source.get("kind", "unknown")
     n = manifest.get("rows", {}).get("models")
     size = f"{n:,} models" if isinstance(n, int) else "unknown size"
+    sample = manifest.get("sample")
+    if sample:
+        size += f" in a sample of {sample['families']:,} of {sample['of_families']:,} families"
     if kind == "simulated":
         return (f"SIMULATED Hub ({source.get('scenario')} scenario, seed {source.get('seed')}, "
                 f"{size})")

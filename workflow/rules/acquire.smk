@@ -23,11 +23,8 @@ rule normalise_snapshot:
     input:
         raw=raw_source(),
     output:
-        models=SNAPSHOT_FILES["models"],
-        parents=SNAPSHOT_FILES["parents"],
-        cards=SNAPSHOT_FILES["cards"],
-        manifest=SNAPSHOT_FILES["manifest"],
-        rejected=f"{SNAPSHOT}/rejected.csv",
+        **FULL_SNAPSHOT_FILES,
+        rejected=f"{FULL_SNAPSHOT}/rejected.csv",
     params:
         source=source_identity(),
         max_reject_fraction=config["normalise"]["max_reject_fraction"],
@@ -39,3 +36,22 @@ rule normalise_snapshot:
         ENV
     script:
         "../scripts/normalise_snapshot.py"
+
+
+rule sample_snapshot:
+    input:
+        **FULL_SNAPSHOT_FILES,
+    output:
+        **{k: f"results/sample/{v}" for k, v in SNAPSHOT_NAMES.items()},
+    params:
+        families=config["sample"]["families"],
+        seed=config["sample"]["seed"],
+        precedence=LINEAGE_CONFIG["relation_precedence"],
+    log:
+        log_path("sample_snapshot"),
+    benchmark:
+        benchmark_path("sample_snapshot")
+    conda:
+        ENV
+    script:
+        "../scripts/sample_snapshot.py"

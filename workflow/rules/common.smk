@@ -7,31 +7,58 @@ from snakemake.exceptions import WorkflowError
 # conda users: the rules' software is the project's own environment
 ENV = "../../environment.yml"
 
-SNAPSHOT = "results/snapshot"
-SNAPSHOT_FILES = {
-    "models": f"{SNAPSHOT}/models.parquet",
-    "parents": f"{SNAPSHOT}/parents.parquet",
-    "cards": f"{SNAPSHOT}/cards.parquet",
-    "manifest": f"{SNAPSHOT}/manifest.json",
-}
 SIMULATED_RAW = "results/raw/simulated"
+SNAPSHOT_NAMES = {"models": "models.parquet", "parents": "parents.parquet",
+                  "cards": "cards.parquet", "renames": "renames.parquet",
+                  "manifest": "manifest.json"}
+# the normalised snapshot, and the one every later stage reads (a sample of whole families
+# when sample.families > 0, otherwise the snapshot itself)
+FULL_SNAPSHOT = "results/snapshot"
+FULL_SNAPSHOT_FILES = {k: f"{FULL_SNAPSHOT}/{v}" for k, v in SNAPSHOT_NAMES.items()}
+SNAPSHOT = "results/sample" if config["sample"]["families"] > 0 else FULL_SNAPSHOT
+SNAPSHOT_FILES = {k: f"{SNAPSHOT}/{v}" for k, v in SNAPSHOT_NAMES.items()}
+LINEAGE = "results/lineage"
+LINEAGE_FILES = {"edges": f"{LINEAGE}/edges.parquet", "nodes": f"{LINEAGE}/nodes.parquet",
+                 "hygiene": f"{LINEAGE}/hygiene.json", "decisions": f"{LINEAGE}/decisions.csv"}
+LINEAGE_CONFIG = config["lineage"]
+if LINEAGE_CONFIG["family_variant"] not in LINEAGE_CONFIG["variants"]:
+    raise WorkflowError(
+        f"config: lineage.family_variant {LINEAGE_CONFIG['family_variant']!r} is not one of "
+        f"lineage.variants ({', '.join(LINEAGE_CONFIG['variants'])})")
 
 # every figure and table of the workflow: name -> target (README's table lists the same)
 FIGURES = {
     "top_tens": "results/figures/top_tens.png",
     "created_at_histogram": "results/figures/created_at_histogram.png",
+    "family_size_ccdf": "results/figures/family_size_ccdf.png",
+    "generation_depth": "results/figures/generation_depth.png",
+    "largest_families_over_time": "results/figures/largest_families_over_time.png",
+    "family_tree_named": "results/figures/family_tree_named.png",
+    **{f"family_tree_rank{r}": f"results/figures/family_tree_rank{r}.png"
+       for r in LINEAGE_CONFIG["tree_ranks"]},
 }
 TABLES = {
     "snapshot_summary": "results/tables/snapshot_summary.csv",
     "top_tens": "results/tables/top_tens.csv",
     "created_by_month": "results/tables/created_by_month.csv",
+    "lineage_edges_by_relation": "results/tables/lineage_edges_by_relation.csv",
+    "top_parents": "results/tables/top_parents.csv",
+    "largest_families": "results/tables/largest_families.csv",
+    "family_size_distribution": "results/tables/family_size_distribution.csv",
+    "generation_distribution": "results/tables/generation_distribution.csv",
+    "largest_families_over_time": "results/tables/largest_families_over_time.csv",
 }
 # the parts that contribute rows to results/replication.csv
-REPLICATION_PARTS = ["foundation"]
+REPLICATION_PARTS = ["foundation", "lineage"]
 
 
 def all_targets():
-    return [*FIGURES.values(), *TABLES.values(), "results/replication.csv"]
+    return [*FIGURES.values(), *TABLES.values(), LINEAGE_FILES["hygiene"],
+            "results/replication.csv"]
+
+
+def pdf_of(png):
+    return png.removesuffix(".png") + ".pdf"
 
 
 def log_path(rule):

@@ -1,0 +1,219 @@
+# Family trees: edges, families and generations with every hygiene decision recorded, then
+# the tables and figures of PAPER.md §2.
+
+
+rule build_lineage:
+    input:
+        models=SNAPSHOT_FILES["models"],
+        parents=SNAPSHOT_FILES["parents"],
+        renames=SNAPSHOT_FILES["renames"],
+    output:
+        **LINEAGE_FILES,
+    params:
+        lineage=LINEAGE_CONFIG,
+    log:
+        log_path("build_lineage"),
+    benchmark:
+        benchmark_path("build_lineage")
+    conda:
+        ENV
+    script:
+        "../scripts/build_lineage.py"
+
+
+rule tabulate_lineage_edges:
+    input:
+        **LINEAGE_FILES,
+    output:
+        table=report(TABLES["lineage_edges_by_relation"],
+                     caption="../report/lineage_edges_by_relation.rst", category="Lineage"),
+    log:
+        log_path("tabulate_lineage_edges"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_lineage_edges.py"
+
+
+rule tabulate_top_parents:
+    input:
+        **LINEAGE_FILES,
+    output:
+        table=report(TABLES["top_parents"], caption="../report/top_parents.rst",
+                     category="Lineage"),
+    params:
+        top_n=LINEAGE_CONFIG["top_n"],
+    log:
+        log_path("tabulate_top_parents"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_top_parents.py"
+
+
+rule tabulate_largest_families:
+    input:
+        **LINEAGE_FILES,
+    output:
+        table=report(TABLES["largest_families"], caption="../report/largest_families.rst",
+                     category="Lineage"),
+    params:
+        variant=LINEAGE_CONFIG["family_variant"],
+        top_n=LINEAGE_CONFIG["top_n"],
+    log:
+        log_path("tabulate_largest_families"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_largest_families.py"
+
+
+rule tabulate_family_sizes:
+    input:
+        **LINEAGE_FILES,
+    output:
+        table=TABLES["family_size_distribution"],
+    params:
+        variants=list(LINEAGE_CONFIG["variants"]),
+    log:
+        log_path("tabulate_family_sizes"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_family_sizes.py"
+
+
+rule tabulate_generations:
+    input:
+        **LINEAGE_FILES,
+    output:
+        table=TABLES["generation_distribution"],
+    params:
+        variants=list(LINEAGE_CONFIG["variants"]),
+    log:
+        log_path("tabulate_generations"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_generations.py"
+
+
+rule tabulate_largest_families_over_time:
+    input:
+        **LINEAGE_FILES,
+    output:
+        table=TABLES["largest_families_over_time"],
+    params:
+        variant=LINEAGE_CONFIG["family_variant"],
+        top_n=10,
+    log:
+        log_path("tabulate_largest_families_over_time"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_largest_families_over_time.py"
+
+
+rule plot_family_size_ccdf:
+    input:
+        table=TABLES["family_size_distribution"],
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        png=report(FIGURES["family_size_ccdf"], caption="../report/family_size_ccdf.rst",
+                   category="Lineage"),
+        pdf=pdf_of(FIGURES["family_size_ccdf"]),
+    log:
+        log_path("plot_family_size_ccdf"),
+    conda:
+        ENV
+    script:
+        "../scripts/plot_family_size_ccdf.py"
+
+
+rule plot_generation_depth:
+    input:
+        table=TABLES["generation_distribution"],
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        png=report(FIGURES["generation_depth"], caption="../report/generation_depth.rst",
+                   category="Lineage"),
+        pdf=pdf_of(FIGURES["generation_depth"]),
+    log:
+        log_path("plot_generation_depth"),
+    conda:
+        ENV
+    script:
+        "../scripts/plot_generation_depth.py"
+
+
+rule plot_largest_families_over_time:
+    input:
+        table=TABLES["largest_families_over_time"],
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        png=report(FIGURES["largest_families_over_time"],
+                   caption="../report/largest_families_over_time.rst", category="Lineage"),
+        pdf=pdf_of(FIGURES["largest_families_over_time"]),
+    params:
+        variant=LINEAGE_CONFIG["family_variant"],
+    log:
+        log_path("plot_largest_families_over_time"),
+    conda:
+        ENV
+    script:
+        "../scripts/plot_largest_families_over_time.py"
+
+
+rule plot_family_tree_rank:
+    input:
+        **LINEAGE_FILES,
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        png=report("results/figures/family_tree_rank{rank}.png",
+                   caption="../report/family_tree.rst", category="Lineage"),
+        pdf="results/figures/family_tree_rank{rank}.pdf",
+    wildcard_constraints:
+        rank=r"[1-9][0-9]*",
+    params:
+        variant=LINEAGE_CONFIG["family_variant"],
+        max_nodes=LINEAGE_CONFIG["tree_max_nodes"],
+    log:
+        log_path("plot_family_tree_rank{rank}"),
+    conda:
+        ENV
+    script:
+        "../scripts/plot_family_tree.py"
+
+
+rule plot_family_tree_named:
+    input:
+        **LINEAGE_FILES,
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        png=report(FIGURES["family_tree_named"], caption="../report/family_tree.rst",
+                   category="Lineage"),
+        pdf=pdf_of(FIGURES["family_tree_named"]),
+    params:
+        variant=LINEAGE_CONFIG["family_variant"],
+        max_nodes=LINEAGE_CONFIG["tree_max_nodes"],
+        named_model=LINEAGE_CONFIG["named_model"],
+        fallback_rank=LINEAGE_CONFIG["named_fallback_rank"],
+    log:
+        log_path("plot_family_tree_named"),
+    conda:
+        ENV
+    script:
+        "../scripts/plot_family_tree.py"
+
+
+rule collect_lineage_numbers:
+    input:
+        **LINEAGE_FILES,
+    output:
+        values="results/replication/lineage.csv",
+    log:
+        log_path("collect_lineage_numbers"),
+    conda:
+        ENV
+    script:
+        "../scripts/collect_lineage_numbers.py"

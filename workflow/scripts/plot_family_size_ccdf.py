@@ -1,0 +1,16 @@
+"""Family size CCDF, log-log."""
+
+import polars as pl
+
+from hubanatomy.lineage_plots import plot_family_size_ccdf
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import read_manifest
+
+
+def main():
+    i, o = snakemake.input, snakemake.output  # noqa: F821
+    plot_family_size_ccdf(pl.read_csv(i.table), read_manifest(i.manifest.rsplit("/", 1)[0]),
+                          o.png, o.pdf)
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,21 @@
+"""A family tree drawing: the Nth largest family, or a named model's family."""
+
+from hubanatomy.lineage import read_lineage
+from hubanatomy.lineage_plots import plot_family_tree
+from hubanatomy.lineage_tables import tree_start
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import read_manifest
+
+
+def main():
+    i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
+    nodes, edges = read_lineage(i.nodes.rsplit("/", 1)[0])
+    wildcards = snakemake.wildcards  # noqa: F821
+    named = getattr(p, "named_model", None)
+    rank = int(wildcards.rank) if hasattr(wildcards, "rank") else p.fallback_rank
+    start, title = tree_start(nodes, p.variant, rank, named)
+    plot_family_tree(nodes, edges, start, read_manifest(i.manifest.rsplit("/", 1)[0]),
+                     o.png, o.pdf, p.max_nodes, title)
+
+
+run_script(snakemake, main)  # noqa: F821

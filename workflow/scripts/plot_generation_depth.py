@@ -1,0 +1,16 @@
+"""Models per generation."""
+
+import polars as pl
+
+from hubanatomy.lineage_plots import plot_generation_depth
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import read_manifest
+
+
+def main():
+    i, o = snakemake.input, snakemake.output  # noqa: F821
+    plot_generation_depth(pl.read_csv(i.table), read_manifest(i.manifest.rsplit("/", 1)[0]),
+                          o.png, o.pdf)
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,17 @@
+"""The largest families' cumulative size over time."""
+
+import polars as pl
+
+from hubanatomy.lineage_plots import plot_largest_families_over_time
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import read_manifest
+
+
+def main():
+    i, o = snakemake.input, snakemake.output  # noqa: F821
+    plot_largest_families_over_time(pl.read_csv(i.table, try_parse_dates=True),
+                                    snakemake.params.variant,  # noqa: F821
+                                    read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,14 @@
+"""Family size distribution of every graph variant."""
+
+from hubanatomy.lineage import read_lineage
+from hubanatomy.lineage_tables import family_size_distribution
+from hubanatomy.logs import run_script
+
+
+def main():
+    nodes, _ = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
+    family_size_distribution(nodes, snakemake.params.variants).write_csv(  # noqa: F821
+        snakemake.output.table, float_precision=8)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

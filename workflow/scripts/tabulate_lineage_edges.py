@@ -1,0 +1,13 @@
+"""Edges by relation, and edges whose child has children of its own."""
+
+from hubanatomy.lineage import read_lineage
+from hubanatomy.lineage_tables import edges_by_relation
+from hubanatomy.logs import run_script
+
+
+def main():
+    nodes, edges = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
+    edges_by_relation(edges, nodes).write_csv(snakemake.output.table)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821
