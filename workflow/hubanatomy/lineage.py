@@ -91,7 +91,7 @@ def build_lineage(models: pl.DataFrame, parents: pl.DataFrame, settings: Lineage
     counts["rows_with_empty_parent"] = parents.filter(empty).height
     decisions.append(_decisions(parents.filter(empty), "empty_parent_dropped"))
     parents = parents.filter(~empty)
-    known = pl.col("relation").is_in(ALL_RELATIONS)
+    known = pl.col("relation").is_in(ALL_RELATIONS).fill_null(False)
     counts["rows_with_unknown_relation"] = parents.filter(~known).height
     decisions.append(_decisions(parents.filter(~known), "unknown_relation_as_unspecified"))
     parents = parents.with_columns(
