@@ -15,8 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 CI_PRESET = str(ROOT / "config" / "presets" / "ci.yaml")
 TABLES = ["results/tables/snapshot_summary.csv", "results/tables/top_tens.csv",
-          "results/tables/created_by_month.csv", "results/replication.csv"]
-FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram.png"]
+          "results/tables/created_by_month.csv", "results/tables/lineage_edges_by_relation.csv",
+          "results/tables/top_parents.csv", "results/tables/largest_families.csv",
+          "results/tables/family_size_distribution.csv",
+          "results/tables/generation_distribution.csv",
+          "results/tables/largest_families_over_time.csv", "results/lineage/hygiene.json",
+          "results/lineage/decisions.csv", "results/replication.csv"]
+FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram.png",
+           "results/figures/family_size_ccdf.png", "results/figures/generation_depth.png",
+           "results/figures/largest_families_over_time.png",
+           "results/figures/family_tree_named.png", "results/figures/family_tree_rank1.png",
+           "results/figures/family_tree_rank2.png", "results/figures/family_tree_rank3.png"]
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -39,8 +48,8 @@ def test_every_target_is_built(two_runs):
     workdir = two_runs[0]
     for target in [*TABLES, *FIGURES, *(f.replace(".png", ".pdf") for f in FIGURES)]:
         assert (workdir / target).stat().st_size > 0, target
-    for name in ("models.parquet", "parents.parquet", "cards.parquet", "manifest.json",
-                 "rejected.csv"):
+    for name in ("models.parquet", "parents.parquet", "cards.parquet", "renames.parquet",
+                 "manifest.json", "rejected.csv"):
         assert (workdir / "results" / "snapshot" / name).is_file()
     assert any((workdir / "results" / "logs").iterdir())
     assert any((workdir / "results" / "benchmarks").iterdir())
@@ -49,7 +58,9 @@ def test_every_target_is_built(two_runs):
 def test_same_config_same_bytes(two_runs):
     first, second = two_runs
     for target in [*TABLES, "results/snapshot/models.parquet", "results/snapshot/parents.parquet",
-                   "results/snapshot/cards.parquet", "results/snapshot/manifest.json", *FIGURES]:
+                   "results/snapshot/cards.parquet", "results/snapshot/manifest.json",
+                   "results/sample/models.parquet", "results/lineage/nodes.parquet",
+                   "results/lineage/edges.parquet", *FIGURES]:
         assert (first / target).read_bytes() == (second / target).read_bytes(), target
 
 
@@ -64,12 +75,40 @@ def test_replication_table_has_every_paper_number(two_runs):
     # the simulator: shares are checked against the paper, counts are not comparable
     assert verdicts["data.share_with_card"] in ("calibrated", "off-calibration")
     assert verdicts["data.models_total"] == "not comparable (simulated)"
-    assert verdicts["lineage.edges"] == "not yet computed"
+    assert verdicts["lineage.edges"] == "not comparable (simulated)"
+    assert verdicts["similarity.metadata.tfidf.siblings"] == "not yet computed"
+
+
+def test_later_stages_read_the_family_sample(two_runs):
+    import json
+
+    workdir = two_runs[0]
+    full = pl.read_parquet(workdir / "results" / "snapshot" / "models.parquet")
+    sample = pl.read_parquet(workdir / "results" / "sample" / "models.parquet")
+    manifest = json.loads((workdir / "results" / "sample" / "manifest.json").read_text())
+    assert 0 < sample.height < full.height
+    assert manifest["sample"]["families"] == 600
+    nodes = pl.read_parquet(workdir / "results" / "lineage" / "nodes.parquet")
+    assert nodes.filter(~pl.col("virtual")).height == sample.height
+    summary = dict(pl.read_csv(workdir / TABLES[0]).select("metric", "value").iter_rows())
+    assert int(summary["models"]) == sample.height
+    # every family of the sample is whole: no model of the full snapshot outside the sample
+    # declares a parent inside it, and the sample's families are the lineage's families
+    parents = pl.read_parquet(workdir / "results" / "snapshot" / "parents.parquet")
+    inside = sample["model_id"].implode()
+    crossing = parents.filter(pl.col("parent_id").is_in(inside) & ~pl.col("child_id").is_in(
+        inside))
+    assert crossing.height == 0
+    from hubanatomy.snapshot import describe
+
+    assert "sample of 600" in describe(manifest)  # what every figure's footer says
+    top = pl.read_csv(workdir / "results" / "tables" / "largest_families.csv")
+    assert top["size"][0] > 1  # the big families are represented
 
 
 def test_summary_numbers_agree_with_the_snapshot(two_runs):
     workdir = two_runs[0]
-    models = pl.read_parquet(workdir / "results" / "snapshot" / "models.parquet")
+    models = pl.read_parquet(workdir / "results" / "sample" / "models.parquet")
     summary = dict(pl.read_csv(workdir / TABLES[0]).select("metric", "value").iter_rows())
     assert int(summary["models"]) == models.height
     top = pl.read_csv(workdir / TABLES[1])
