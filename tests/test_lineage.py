@@ -628,9 +628,6 @@ def test_same_inputs_same_output_and_order_does_not_matter(simulated):
         assert (_family_partition(other.nodes, variant, real_only=False)
                 == _family_partition(first.nodes, variant, real_only=False))
         assert _generations(other.nodes, variant) == _generations(first.nodes, variant)
-        roots = {n: dict(zip(n["model_id"].to_list(), n[f"family_root_{variant}"].to_list(),
-                             strict=True)) for n in ()}
-        assert roots == {}
         assert (dict(zip(other.nodes["model_id"].to_list(),
                          other.nodes[f"family_root_{variant}"].to_list(), strict=True))
                 == dict(zip(first.nodes["model_id"].to_list(),
@@ -763,3 +760,22 @@ def test_written_files_round_trip(small, tmp_path):
     assert nodes.equals(small.nodes) and edges.equals(small.edges)
     hygiene = json.loads((Path(tmp_path) / "hygiene.json").read_text())
     assert hygiene["counts"]["virtual_parents"] == 1
+
+
+def test_degenerate_inputs():
+    lin = build_lineage(_models(["a", "b"]), _parents([]), LineageSettings())
+    assert lin.edges.height == 0 and lin.hygiene["variants"]["all"]["families"] == 2
+    assert set(lin.nodes["generation_all"]) == {0}
+    lin = build_lineage(_models([]), _parents([("a", "b", "finetune")]), LineageSettings())
+    assert lin.nodes.height == 0
+    assert lin.hygiene["counts"]["rows_with_child_not_in_snapshot"] == 1
+    with pytest.raises(ValueError, match="no families"):
+        tables.tree_start(lin.nodes, "all", 1, "x")
+    # a null relation counts as unknown and becomes unspecified
+    lin = build_lineage(_models(["a", "b"]), _parents([("a", "b", None)]), LineageSettings())
+    assert lin.hygiene["counts"]["rows_with_unknown_relation"] == 1
+    assert lin.edges["primary_relation"].to_list() == ["unspecified"]
+    # a parent resolved by case to the child itself is a self-loop
+    lin = build_lineage(_models(["a/b"]), _parents([("a/b", "A/B", "finetune")]),
+                        LineageSettings())
+    assert lin.hygiene["counts"]["self_loops_removed"] == 1 and lin.edges.height == 0
