@@ -38,8 +38,8 @@ MODELS_COLUMNS = {
 PARENTS_COLUMNS = {"child_id": STR, "parent_id": STR, "relation": STR, "origin": STR}
 CARDS_COLUMNS = {"model_id": STR, "card": STR, "length_chars": "int", "length_words": "int",
                  "auto_generated": "bool", "status": STR}
-SNAPSHOT_FILES = {"models.parquet", "parents.parquet", "cards.parquet", "manifest.json",
-                  "rejected.csv"}
+SNAPSHOT_FILES = {"models.parquet", "parents.parquet", "cards.parquet", "renames.parquet",
+                  "manifest.json", "rejected.csv"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -706,3 +706,21 @@ def unclosed_front_matter(text: str) -> bool:
     lines = text.splitlines()
     return (bool(lines) and lines[0].rstrip() == "---"
             and not any(line.rstrip() == "---" for line in lines[1:]))
+
+
+def test_rename_map_of_a_crawl(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "models").mkdir(parents=True)
+    (raw / "models" / "part-00000.jsonl").write_text(
+        '{"id": "new/name", "tags": []}\n{"id": "kid/x", "tags": ["base_model:old/name"]}\n')
+    (raw / "renames.jsonl").write_text(
+        '{"old_id": "old/name", "new_id": "new/name"}\n'
+        '{"old_id": "old/name", "new_id": "elsewhere/name"}\n'
+        '{"old_id": "same/id", "new_id": "same/id"}\n'
+        '{"old_id": 7}\n')
+    manifest = normalise(raw, tmp_path / "snap", {"kind": "crawl"})
+    renames = pl.read_parquet(tmp_path / "snap" / "renames.parquet")
+    assert renames.rows() == [("old/name", "new/name")]  # first mapping wins, no-ops dropped
+    assert manifest["normalise"]["counts"]["renames"] == 1
+    rejected = pl.read_csv(tmp_path / "snap" / "rejected.csv")
+    assert rejected.filter(pl.col("file") == "renames.jsonl")["line"].to_list() == [4]
