@@ -310,7 +310,7 @@ def _inherit_languages(rng, languages, parent, cal, directed, mut):
         keep = child_lists[owner] & np.where(
             english_only[owner],
             np.where(has_en[owner], inherited.values == english, first),
-            (inherited.values == english) | (rng.random(len(owner)) >= 0.2),
+            (inherited.values == english) | (rng.random(len(owner)) >= 0.35),
         )
         # a single non-English language switches to English at the mutation rate
         switch = child_lists & parent_lists & ~has_en & (parent_len == 1) & (
