@@ -1,9 +1,11 @@
 """Traits of simulated models: sampled for roots, inherited with mutation along lineages.
 
 `directed` plants the paper's drifts (licenses and tasks move forward along planted orders,
-languages toward English only, children's cards shorter and often auto-generated, siblings
-mutate in a shared direction). `neutral` is the null model: the same marginals, but every change
-is an undirected random draw, independent between siblings.
+languages toward English only, children's cards shorter and often auto-generated, adapters
+switch library, siblings mutate in a shared direction). `neutral` is the null model: the same
+root marginals, changes at the same rates, but every change copies the value of a random
+parent of the same generation, so parent and child values are exchangeable: no transition is
+more frequent than its reverse and no numeric trait drifts along edges, whatever the relation.
 """
 
 from __future__ import annotations
@@ -194,7 +196,7 @@ def _inherit_generation(lin, cal, t, start, stop, directed, rng):
     has = lic >= 0
     change = has & (rng.random(size) < mut["license"])
     lic[change] = _mutate_ordered(rng, lic[change], parent[change], order, cal.license_share,
-                                  directed, mut)
+                                  directed, mut, pool=lic[has])
     adopt = ~has & (rng.random(size) < 0.2)
     lic[adopt] = rng.choice(len(cal.licenses), size=int(adopt.sum()), p=cal.license_share)
     lic[has & (rng.random(size) < 0.04)] = -1
@@ -204,16 +206,22 @@ def _inherit_generation(lin, cal, t, start, stop, directed, rng):
     task = t.task[parent].copy()
     change = (task >= 0) & (rng.random(size) < mut["task"])
     task[change] = _mutate_ordered(rng, task[change], parent[change],
-                                   list(range(len(cal.tasks))), cal.task_share, directed, mut)
+                                   list(range(len(cal.tasks))), cal.task_share, directed, mut,
+                                   pool=task[task >= 0])
     t.task[rows] = task
 
-    # libraries: adapters are published with their adapter library
+    # libraries: adapters are published with their adapter library (directed); in the null
+    # model a library changes like any other trait
     lib = t.library[parent].copy()
-    is_adapter = relation == RELATIONS.index("adapter")
-    for k in range(len(cal.kinds)):
-        rows_k = np.flatnonzero(is_adapter & (kind == k))
-        lib[rows_k] = rng.choice(len(cal.libraries), size=len(rows_k),
-                                 p=cal.kind_adapter_library_p(k))
+    if directed:
+        is_adapter = relation == RELATIONS.index("adapter")
+        for k in range(len(cal.kinds)):
+            rows_k = np.flatnonzero(is_adapter & (kind == k))
+            lib[rows_k] = rng.choice(len(cal.libraries), size=len(rows_k),
+                                     p=cal.kind_adapter_library_p(k))
+    else:
+        change = (lib >= 0) & (rng.random(size) < 0.1)
+        lib[change] = _copy_from_pool(rng, lib[change], lib[lib >= 0])
     t.library[rows] = lib
 
     t_languages = _inherit_languages(rng, t.languages, parent, cal, directed, mut)
@@ -233,8 +241,11 @@ def _inherit_generation(lin, cal, t, start, stop, directed, rng):
     t.extra_tags = t.extra_tags.concat_rows(
         _inherit_tags(rng, t.extra_tags, parent, relation, directed, mut))
 
+    # a card written from scratch is as long as those of models like the child (directed) or
+    # like the parent (neutral: no length change along edges)
+    popular = lin.popular[rows] if directed else lin.popular[parent]
     has_card, auto_card, paragraphs = _inherit_cards(rng, t, parent, relation, raw["card"],
-                                                     directed, mut, lin.popular[rows])
+                                                     directed, mut, popular)
     t.has_card[rows] = has_card
     t.auto_card[rows] = auto_card
     t.paragraphs = t.paragraphs.concat_rows(paragraphs)
@@ -246,17 +257,17 @@ def _inherit_generation(lin, cal, t, start, stop, directed, rng):
     t.likes[rows] = _likes(rng, downloads)
 
 
-def _mutate_ordered(rng, current, parent, order, share, directed, mut):
+def _mutate_ordered(rng, current, parent, order, share, directed, mut, pool):
     """New values for changing traits.
 
     directed: with probability `directionality` move forward along `order` (target weighted by
     share among the later values), else to any other value; siblings follow a target shared by
-    their parent with probability `sibling_shared`. neutral: any other value, weighted by share.
+    their parent with probability `sibling_shared`. neutral: see _copy_from_pool.
     """
     if len(current) == 0:
         return current
     if not directed:
-        return _any_other(rng, current, share)
+        return _copy_from_pool(rng, current, pool)
     position = np.full(len(share), -1, dtype=np.int64)
     position[np.asarray(order)] = np.arange(len(order))
     ordered = np.asarray(order)
@@ -280,6 +291,15 @@ def _mutate_ordered(rng, current, parent, order, share, directed, mut):
     backward = rng.random(len(current)) >= mut["directionality"]
     target[backward] = _any_other(rng, current[backward], share)
     return target.astype(current.dtype)
+
+
+def _copy_from_pool(rng, current, pool):
+    """The null model's change: take the value of a random parent of this generation (pool =
+    the parents' values). Then (parent value, child value) pairs are exchangeable, so no
+    transition is more frequent than its reverse; drawing the same value means no change."""
+    if len(current) == 0 or len(pool) == 0:
+        return current
+    return pool[rng.integers(0, len(pool), len(current))].astype(current.dtype)
 
 
 def _any_other(rng, current, share):
@@ -321,19 +341,19 @@ def _inherit_languages(rng, languages, parent, cal, directed, mut):
                               rng.choice(len(cal.languages), int(add.sum()),
                                          p=cal.language_share))
         return inherited.filter(keep).append(np.flatnonzero(add), add_values).dedupe()
-    flip = rng.random(size) < 0.05
-    child_lists = parent_lists ^ flip
-    change = child_lists & parent_lists & (u < mut["language"])
-    grow = change & ((rng.random(size) < 0.5) | (parent_len == 1))
-    shrink = change & ~grow
-    # drop one random language from shrinking rows, or swap the only language of a single one
+    # null model: listing is inherited; a change swaps one language for one drawn from all
+    # parents' languages (count unchanged, flows symmetric); a draw already listed is no change
+    change = parent_lists & (u < mut["language"])
     victim = inherited.offsets[:-1] + (rng.random(size) * np.maximum(parent_len, 1)).astype(int)
-    keep = child_lists[owner]
-    drop_rows = shrink | (grow & (parent_len == 1) & (rng.random(size) < 0.5))
-    keep[victim[drop_rows & parent_lists]] = False
-    add = grow | (child_lists & ~parent_lists)
-    add_values = rng.choice(len(cal.languages), int(add.sum()), p=cal.language_share)
-    return inherited.filter(keep).append(np.flatnonzero(add), add_values).dedupe()
+    rows = np.flatnonzero(change)
+    if len(rows) == 0 or len(inherited.values) == 0:
+        return inherited
+    add_values = inherited.values[rng.integers(0, len(inherited.values), len(rows))]
+    key = owner * len(cal.languages) + inherited.values
+    collides = np.isin(rows * len(cal.languages) + add_values, key)
+    keep = np.ones(len(owner), dtype=bool)
+    keep[victim[rows[~collides]]] = False
+    return inherited.filter(keep).append(rows[~collides], add_values[~collides])
 
 
 def _inherit_tags(rng, tags, parent, relation, directed, mut):
