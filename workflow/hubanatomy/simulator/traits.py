@@ -341,19 +341,15 @@ def _inherit_languages(rng, languages, parent, cal, directed, mut):
                               rng.choice(len(cal.languages), int(add.sum()),
                                          p=cal.language_share))
         return inherited.filter(keep).append(np.flatnonzero(add), add_values).dedupe()
-    # null model: listing is inherited; a change swaps one language for one drawn from all
-    # parents' languages (count unchanged, flows symmetric); a draw already listed is no change
+    # null model: listing is inherited; a change copies the whole language list of a random
+    # parent of this generation, so (parent list, child list) pairs are exchangeable
     change = parent_lists & (u < mut["language"])
-    victim = inherited.offsets[:-1] + (rng.random(size) * np.maximum(parent_len, 1)).astype(int)
-    rows = np.flatnonzero(change)
-    if len(rows) == 0 or len(inherited.values) == 0:
+    listing = np.flatnonzero(parent_lists)
+    if len(listing) == 0:
         return inherited
-    add_values = inherited.values[rng.integers(0, len(inherited.values), len(rows))]
-    key = owner * len(cal.languages) + inherited.values
-    collides = np.isin(rows * len(cal.languages) + add_values, key)
-    keep = np.ones(len(owner), dtype=bool)
-    keep[victim[rows[~collides]]] = False
-    return inherited.filter(keep).append(rows[~collides], add_values[~collides])
+    donor = np.arange(size)
+    donor[change] = listing[rng.integers(0, len(listing), int(change.sum()))]
+    return inherited.take(donor)
 
 
 def _inherit_tags(rng, tags, parent, relation, directed, mut):

@@ -1,0 +1,331 @@
+"""Trait mutation and drift along lineages (PAPER.md §4), with family-level inference.
+
+Every analysis runs on the edges of a graph variant whose parent is a model of the snapshot
+(a virtual parent has no traits), each edge carrying its primary relation and its family (the
+child's family in that variant), which is the unit of resampling and clustering.
+
+* mutation rate of a set trait = mean Jaccard distance between parent and child sets over edges
+  where both sets are non-empty;
+* transitions (the paper's definition): each trait the child adds gets one transition from every
+  parent trait; each trait the parent loses gives one transition to every child trait;
+* numeric drifts: parent vs child card length, P(auto-generated), P(has card), languages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from hubanatomy.inference import (
+    MIN_FAMILIES,
+    FamilyBootstrap,
+    benjamini_hochberg,
+    clustered_mean_test,
+    clustered_regression,
+    sign_flip_pvalues,
+)
+from hubanatomy.trait_labels import OPENNESS, PLACEHOLDERS, SET_TRAITS
+
+ALL = "all"
+BASELINE_RELATION = "finetune"
+# numeric drifts: name -> (trait column, which edges count)
+MEASURES = {
+    "card_length_chars": ("card_length_chars", "both_cards"),
+    "card_length_words": ("card_length_words", "both_cards"),
+    "auto_generated": ("auto_generated", "both_cards"),
+    "has_card": ("has_card", "all"),
+    "n_languages_listed": ("n_languages", "both_languages"),
+    "n_languages": ("n_languages", "all"),
+}
+TEST_COLUMNS = ["test", "description", "trait", "relation", "variant", "statistic", "effect",
+                "ci_low", "ci_high", "p", "q", "n_edges", "n_families", "direction"]
+
+
+def drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFrame, variant: str,
+                relations: list[str]) -> pl.DataFrame:
+    """Edges of a variant with parent (p_*) and child (c_*) traits and the child's family."""
+    family = nodes.select(pl.col("node").alias("child_node"),
+                          pl.col(f"family_{variant}").alias("family"))
+    e = (edges.filter(~pl.col("parent_virtual") & pl.col("primary_relation").is_in(relations))
+         .select("parent_id", "child_id", "child_node",
+                 pl.col("primary_relation").alias("relation"))
+         .join(family, on="child_node", maintain_order="left"))
+    p = traits.rename(lambda c: c if c == "model_id" else f"p_{c}")
+    c = traits.rename(lambda c: c if c == "model_id" else f"c_{c}")
+    return (e.join(p, left_on="parent_id", right_on="model_id", maintain_order="left")
+            .join(c, left_on="child_id", right_on="model_id", maintain_order="left")
+            .sort(["child_id", "parent_id"]))
+
+
+def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """(relation label, edge mask): all edges, then each relation present."""
+    relation = frame["relation"].to_numpy()
+    out = [(ALL, np.ones(frame.height, dtype=bool))]
+    for r in sorted(set(relation.tolist())):
+        out.append((r, relation == r))
+    return out
+
+
+# --- mutation rates ---------------------------------------------------------------------
+
+def jaccard_distance(trait: str) -> pl.Expr:
+    p, c = pl.col(f"p_{trait}"), pl.col(f"c_{trait}")
+    union = p.list.set_union(c).list.len()
+    return 1 - p.list.set_intersection(c).list.len() / union
+
+
+def mutation_rates(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> pl.DataFrame:
+    rows = []
+    for variant, frame in frames.items():
+        boot = FamilyBootstrap(frame["family"].to_numpy(), replicates, seed)
+        cells = []
+        for trait in SET_TRAITS:
+            both = ((frame[f"p_{trait}"].list.len() > 0)
+                    & (frame[f"c_{trait}"].list.len() > 0)).to_numpy()
+            distance = frame.select(jaccard_distance(trait).fill_null(0.0)).to_series().to_numpy()
+            for relation, mask in _groups(frame):
+                name = f"{trait}|{relation}"
+                boot.add(name, distance, mask & both)
+                cells.append((name, trait, relation))
+        stats = boot.compute()
+        for name, trait, relation in cells:
+            s = stats[name]
+            rows.append({"trait": trait, "relation": relation, "variant": variant,
+                         "mutation_rate": s["mean"], "ci_low": s["low"], "ci_high": s["high"],
+                         "n_edges": s["n_edges"], "n_families": s["n_families"]})
+    return pl.DataFrame(rows)
+
+
+# --- transitions ------------------------------------------------------------------------
+
+def transition_counts(frame: pl.DataFrame, trait: str) -> pl.DataFrame:
+    """family, source, target, count of transitions i -> j."""
+    p, c = pl.col(f"p_{trait}"), pl.col(f"c_{trait}")
+    base = frame.select("family", p.alias("parent"), c.alias("child"),
+                        c.list.set_difference(p).alias("added"),
+                        p.list.set_difference(c).alias("removed"))
+    gained = (base.select("family", pl.col("parent").alias("source"),
+                          pl.col("added").alias("target"))
+              .filter(pl.col("target").list.len() > 0).explode("source").explode("target"))
+    lost = (base.select("family", pl.col("removed").alias("source"),
+                        pl.col("child").alias("target"))
+            .filter(pl.col("source").list.len() > 0).explode("source").explode("target"))
+    return (pl.concat([gained, lost]).drop_nulls()
+            .group_by(["family", "source", "target"]).len("count")
+            .sort(["family", "source", "target"]))
+
+
+def top_values(traits: pl.DataFrame, trait: str, n: int) -> pl.DataFrame:
+    """The n values carried by most models (placeholders dropped): value, models, rank."""
+    counts = (traits.select(pl.col(trait).explode().alias("value")).drop_nulls()
+              .filter(~pl.col("value").is_in(PLACEHOLDERS))
+              .group_by("value").len("models").sort(["models", "value"],
+                                                    descending=[True, False]).head(n))
+    return counts.with_columns(rank=pl.int_range(1, pl.len() + 1),
+                               models=pl.col("models").cast(pl.Int64))
+
+
+def transitions_table(counts: pl.DataFrame, top: pl.DataFrame, replicates: int,
+                      seed: int) -> tuple[pl.DataFrame, dict]:
+    """Per unordered pair of top values, oriented by net flow: forward (dominant direction) and
+    backward counts, net, directedness = forward / (forward + backward), and a family sign-flip
+    p-value; plus the overall directedness test."""
+    keep = top["value"].implode()
+    c = counts.filter(pl.col("source").is_in(keep) & pl.col("target").is_in(keep)
+                      & (pl.col("source") != pl.col("target")))
+    c = c.with_columns(low=pl.min_horizontal("source", "target"),
+                       high=pl.max_horizontal("source", "target"),
+                       sign=pl.when(pl.col("source") < pl.col("target")).then(1).otherwise(-1))
+    pairs = c.group_by(["low", "high"]).agg(
+        up=(pl.col("count") * (pl.col("sign") == 1)).sum(),
+        down=(pl.col("count") * (pl.col("sign") == -1)).sum()).sort(["low", "high"])
+    if pairs.height == 0:
+        empty = pl.DataFrame(schema={"source": pl.String, "target": pl.String,
+                                     "forward": pl.Int64, "backward": pl.Int64, "net": pl.Int64,
+                                     "directedness": pl.Float64, "p": pl.Float64})
+        return empty, {"statistic": np.nan, "effect": np.nan, "low": np.nan, "high": np.nan,
+                       "p": np.nan, "n_edges": 0, "n_families": 0}
+    pair_index = {key: i for i, key in enumerate(pairs.select("low", "high").iter_rows())}
+    families, n_families = np.unique(c["family"].to_numpy(), return_inverse=True)
+    enough = len(families) >= MIN_FAMILIES
+    rows = np.asarray([pair_index[k] for k in c.select("low", "high").iter_rows()])
+    contributions = sp.csr_matrix(
+        ((c["count"] * c["sign"]).to_numpy().astype(float), (n_families, rows)),
+        shape=(len(families), pairs.height))
+    totals = (pairs["up"] + pairs["down"]).to_numpy().astype(float)
+    statistic, p, pair_p = sign_flip_pvalues(contributions, totals, replicates, seed)
+    up, down = pairs["up"].to_numpy(), pairs["down"].to_numpy()
+    forward_up = up >= down
+    table = pl.DataFrame({
+        "source": np.where(forward_up, pairs["low"].to_numpy(), pairs["high"].to_numpy()),
+        "target": np.where(forward_up, pairs["high"].to_numpy(), pairs["low"].to_numpy()),
+        "forward": np.maximum(up, down).astype(np.int64),
+        "backward": np.minimum(up, down).astype(np.int64),
+    }).with_columns(net=pl.col("forward") - pl.col("backward"),
+                    directedness=pl.col("forward") / (pl.col("forward") + pl.col("backward")),
+                    p=pl.Series(pair_p)).sort(["net", "source", "target"],
+                                              descending=[True, False, False])
+    test = {"statistic": statistic, "effect": statistic, "low": np.nan, "high": np.nan,
+            "p": p if enough else np.nan, "n_edges": int(c["count"].sum()),
+            "n_families": len(families)}
+    return table, test
+
+
+# --- numeric drifts ---------------------------------------------------------------------
+
+def _measure_mask(frame: pl.DataFrame, which: str) -> np.ndarray:
+    if which == "both_cards":
+        return (frame["p_has_card"] & frame["c_has_card"]).to_numpy()
+    if which == "both_languages":
+        return ((frame["p_n_languages"] > 0) & (frame["c_n_languages"] > 0)).to_numpy()
+    return np.ones(frame.height, dtype=bool)
+
+
+def _measure_values(frame: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    parent = frame[f"p_{column}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    child = frame[f"c_{column}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return parent, child
+
+
+def numeric_drift(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> pl.DataFrame:
+    rows = []
+    for variant, frame in frames.items():
+        boot = FamilyBootstrap(frame["family"].to_numpy(), replicates, seed)
+        cells = []
+        for measure, (column, which) in MEASURES.items():
+            parent, child = _measure_values(frame, column)
+            base = _measure_mask(frame, which) & np.isfinite(parent) & np.isfinite(child)
+            for relation, mask in _groups(frame):
+                for side, values in (("parent", parent), ("child", child),
+                                     ("difference", child - parent)):
+                    boot.add(f"{measure}|{relation}|{side}", np.nan_to_num(values), base & mask)
+                cells.append((measure, relation))
+        stats = boot.compute()
+        for measure, relation in cells:
+            row = {"measure": measure, "relation": relation, "variant": variant}
+            for side in ("parent", "child", "difference"):
+                s = stats[f"{measure}|{relation}|{side}"]
+                row.update({side: s["mean"], f"{side}_low": s["low"], f"{side}_high": s["high"]})
+            row.update({"n_edges": s["n_edges"], "n_families": s["n_families"]})
+            rows.append(row)
+    return pl.DataFrame(rows)
+
+
+# --- tests ------------------------------------------------------------------------------
+
+def license_openness_change(frame: pl.DataFrame) -> np.ndarray:
+    """+1 toward more open licenses, -1 toward less open, 0 no class change or unknown; a
+    model's class is its least open license (the binding terms)."""
+    def openness(column):
+        return frame.select(pl.col(column).list.eval(
+            pl.element().replace_strict(OPENNESS, default=None, return_dtype=pl.Int64))
+            .list.drop_nulls().list.min()).to_series().to_numpy()
+
+    parent, child = openness("p_license_classes"), openness("c_license_classes")
+    change = np.sign(np.nan_to_num(child.astype(float) - parent.astype(float)))
+    change[~(np.isfinite(parent.astype(float)) & np.isfinite(child.astype(float)))] = 0
+    return change
+
+
+def non_english_change(frame: pl.DataFrame) -> np.ndarray:
+    """+1 when the child lists fewer non-English languages than its parent, -1 more, 0 same
+    (edges where both list languages)."""
+    def non_english(column):
+        return frame.select(pl.col(column).list.eval(pl.element().filter(pl.element() != "en"))
+                            .list.len().cast(pl.Int64)).to_series().to_numpy()
+
+    both = ((frame["p_n_languages"] > 0) & (frame["c_n_languages"] > 0)).to_numpy()
+    return np.where(both, np.sign(non_english("p_languages") - non_english("c_languages")), 0)
+
+
+def drift_tests(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, top_n: int,
+                replicates: int, seed: int) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """All tests of the drift stage (p-values; q is added across the whole table later) and
+    the transition tables per (trait, variant)."""
+    rows: list[dict] = []
+    transition_tables: dict[str, pl.DataFrame] = {}
+
+    def add(test, description, trait, relation, variant, result, direction):
+        rows.append({"test": test, "description": description, "trait": trait,
+                     "relation": relation, "variant": variant,
+                     "statistic": result["statistic"], "effect": result["effect"],
+                     "ci_low": result["low"], "ci_high": result["high"], "p": result["p"],
+                     "n_edges": result["n_edges"], "n_families": result["n_families"],
+                     "direction": direction})
+
+    for variant, frame in frames.items():
+        families = frame["family"].to_numpy()
+        relation = frame["relation"].to_numpy()
+        for measure, (column, which) in MEASURES.items():
+            parent, child = _measure_values(frame, column)
+            base = _measure_mask(frame, which) & np.isfinite(parent) & np.isfinite(child)
+            diff = child - parent
+            for group, mask in _groups(frame):
+                m = base & mask
+                result = clustered_mean_test(diff[m], families[m])
+                add("paired_difference", f"mean child - parent {measure}", measure, group,
+                    variant, result, _sign(result["effect"], "child > parent",
+                                           "child < parent"))
+            for group, result in clustered_regression(diff[base], relation[base],
+                                                      BASELINE_RELATION, families[base]).items():
+                add("relation_effect", f"change of {measure}: {group} minus {BASELINE_RELATION}",
+                    measure, f"{group} vs {BASELINE_RELATION}", variant, result,
+                    _sign(result["effect"], f"larger for {group}", f"smaller for {group}"))
+        for name, description, change, positive, negative in (
+            ("license_toward_open", "share of license class changes toward more open licenses",
+             license_openness_change(frame), "toward open", "toward restricted"),
+            ("languages_drop_non_english",
+             "share of language changes where the child lists fewer non-English languages",
+             non_english_change(frame), "drops non-English", "adds non-English"),
+        ):
+            for group, mask in _groups(frame):
+                m = mask & (change != 0)
+                result = direction_share_test(change[m], families[m], replicates, seed)
+                add("direction_share", description, name, group, variant, result,
+                    _sign(result["effect"] - 0.5, positive, negative))
+        for trait in SET_TRAITS:
+            top = top_values(traits, trait, top_n)
+            table, result = transitions_table(transition_counts(frame, trait), top, replicates,
+                                              seed)
+            transition_tables[f"{trait}|{variant}"] = table
+            add("transition_directedness",
+                f"share of {trait} transitions in the dominant direction of their pair "
+                f"(top {top_n}; family sign-flip test)", trait, ALL, variant, result,
+                "more one-directional than chance (one-sided)")
+    tests = pl.DataFrame(rows, schema_overrides={"p": pl.Float64, "effect": pl.Float64})
+    return tests, transition_tables
+
+
+def direction_share_test(change: np.ndarray, families: np.ndarray, replicates: int,
+                         seed: int) -> dict:
+    """Share of +1 among +-1 changes, its family-bootstrap interval, and a family sign-flip
+    test of "no preferred direction" (each family's changes reversed with probability 1/2)."""
+    codes, n_families = np.unique(families, return_inverse=True)
+    if len(codes) < MIN_FAMILIES:
+        return {"statistic": np.nan, "effect": np.nan, "low": np.nan, "high": np.nan,
+                "p": np.nan, "n_edges": len(change), "n_families": len(codes)}
+    per_family = sp.csr_matrix((change.astype(float), (n_families, np.zeros(len(change), int))),
+                               shape=(len(codes), 1))
+    _, p, _ = sign_flip_pvalues(per_family, np.array([float(len(change))]), replicates, seed)
+    boot = FamilyBootstrap(families, replicates, seed)
+    boot.add("share", (change > 0).astype(float), np.ones(len(change), dtype=bool))
+    s = boot.compute()["share"]
+    return {"statistic": float(change.sum()), "effect": s["mean"], "low": s["low"],
+            "high": s["high"], "p": p, "n_edges": len(change), "n_families": len(codes)}
+
+
+def _sign(value: float, positive: str, negative: str) -> str:
+    if not np.isfinite(value):
+        return "not tested (too few families)"
+    if value == 0:
+        return "none"
+    return positive if value > 0 else negative
+
+
+def finalise_tests(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One table of all tests with Benjamini-Hochberg q-values across every row."""
+    tests = pl.concat([p.select([c for c in TEST_COLUMNS if c != "q"]) for p in parts],
+                      how="vertical_relaxed")
+    q = benjamini_hochberg(tests["p"].to_numpy())
+    return tests.with_columns(q=pl.Series(q)).select(TEST_COLUMNS)
