@@ -58,6 +58,19 @@ def drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFrame, 
             .sort(["child_id", "parent_id"]))
 
 
+def all_drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFrame,
+                    variants: dict[str, list[str]]) -> pl.DataFrame:
+    """drift_edges of every variant, stacked with a `variant` column."""
+    return pl.concat([drift_edges(edges, nodes, traits, v, relations)
+                      .select(pl.lit(v).alias("variant"), pl.all())
+                      for v, relations in variants.items()])
+
+
+def split_variants(stacked: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {v: stacked.filter(pl.col("variant") == v).drop("variant")
+            for v in stacked["variant"].unique(maintain_order=True).to_list()}
+
+
 def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray]]:
     """(relation label, edge mask): all edges, then each relation present."""
     relation = frame["relation"].to_numpy()
@@ -239,21 +252,26 @@ def non_english_change(frame: pl.DataFrame) -> np.ndarray:
     return np.where(both, np.sign(non_english("p_languages") - non_english("c_languages")), 0)
 
 
-def drift_tests(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, top_n: int,
-                replicates: int, seed: int) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
-    """All tests of the drift stage (p-values; q is added across the whole table later) and
-    the transition tables per (trait, variant)."""
+def _test_row(test, description, trait, relation, variant, result, direction) -> dict:
+    return {"test": test, "description": description, "trait": trait, "relation": relation,
+            "variant": variant, "statistic": result["statistic"], "effect": result["effect"],
+            "ci_low": result["low"], "ci_high": result["high"], "p": result["p"],
+            "n_edges": result["n_edges"], "n_families": result["n_families"],
+            "direction": direction}
+
+
+def _test_frame(rows: list[dict]) -> pl.DataFrame:
+    schema = {c: pl.Float64 for c in ("statistic", "effect", "ci_low", "ci_high", "p")}
+    schema.update({c: pl.String for c in ("test", "description", "trait", "relation",
+                                          "variant", "direction")})
+    schema.update({"n_edges": pl.Int64, "n_families": pl.Int64})
+    return pl.DataFrame(rows, schema=schema).select([c for c in TEST_COLUMNS if c != "q"])
+
+
+def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> pl.DataFrame:
+    """Paired parent/child tests of every numeric drift, relation effects, and the direction of
+    license and language changes (p-values; q is added across the whole table later)."""
     rows: list[dict] = []
-    transition_tables: dict[str, pl.DataFrame] = {}
-
-    def add(test, description, trait, relation, variant, result, direction):
-        rows.append({"test": test, "description": description, "trait": trait,
-                     "relation": relation, "variant": variant,
-                     "statistic": result["statistic"], "effect": result["effect"],
-                     "ci_low": result["low"], "ci_high": result["high"], "p": result["p"],
-                     "n_edges": result["n_edges"], "n_families": result["n_families"],
-                     "direction": direction})
-
     for variant, frame in frames.items():
         families = frame["family"].to_numpy()
         relation = frame["relation"].to_numpy()
@@ -264,14 +282,15 @@ def drift_tests(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, top_n: in
             for group, mask in _groups(frame):
                 m = base & mask
                 result = clustered_mean_test(diff[m], families[m])
-                add("paired_difference", f"mean child - parent {measure}", measure, group,
-                    variant, result, _sign(result["effect"], "child > parent",
-                                           "child < parent"))
+                rows.append(_test_row(
+                    "paired_difference", f"mean child - parent {measure}", measure, group,
+                    variant, result, _sign(result["effect"], "child > parent", "child < parent")))
             for group, result in clustered_regression(diff[base], relation[base],
                                                       BASELINE_RELATION, families[base]).items():
-                add("relation_effect", f"change of {measure}: {group} minus {BASELINE_RELATION}",
+                rows.append(_test_row(
+                    "relation_effect", f"change of {measure}: {group} minus {BASELINE_RELATION}",
                     measure, f"{group} vs {BASELINE_RELATION}", variant, result,
-                    _sign(result["effect"], f"larger for {group}", f"smaller for {group}"))
+                    _sign(result["effect"], f"larger for {group}", f"smaller for {group}")))
         for name, description, change, positive, negative in (
             ("license_toward_open", "share of license class changes toward more open licenses",
              license_openness_change(frame), "toward open", "toward restricted"),
@@ -282,19 +301,34 @@ def drift_tests(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, top_n: in
             for group, mask in _groups(frame):
                 m = mask & (change != 0)
                 result = direction_share_test(change[m], families[m], replicates, seed)
-                add("direction_share", description, name, group, variant, result,
-                    _sign(result["effect"] - 0.5, positive, negative))
-        for trait in SET_TRAITS:
-            top = top_values(traits, trait, top_n)
-            table, result = transitions_table(transition_counts(frame, trait), top, replicates,
-                                              seed)
-            transition_tables[f"{trait}|{variant}"] = table
-            add("transition_directedness",
-                f"share of {trait} transitions in the dominant direction of their pair "
-                f"(top {top_n}; family sign-flip test)", trait, ALL, variant, result,
-                "more one-directional than chance (one-sided)")
-    tests = pl.DataFrame(rows, schema_overrides={"p": pl.Float64, "effect": pl.Float64})
-    return tests, transition_tables
+                rows.append(_test_row("direction_share", description, name, group, variant,
+                                      result, _sign(result["effect"] - 0.5, positive, negative)))
+    return _test_frame(rows)
+
+
+def transition_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, trait: str,
+                        top_n: int, replicates: int,
+                        seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The transitions table of a trait (every variant) and its directedness tests."""
+    top = top_values(traits, trait, top_n)
+    tables, rows = [], []
+    for variant, frame in frames.items():
+        table, result = transitions_table(transition_counts(frame, trait), top, replicates,
+                                          seed)
+        tables.append(table.select(pl.lit(variant).alias("variant"), pl.all()))
+        rows.append(_test_row(
+            "transition_directedness",
+            f"share of {trait} transitions in the dominant direction of their pair "
+            f"(top {top_n}; family sign-flip test)", trait, ALL, variant, result,
+            "more one-directional than chance (one-sided)" if np.isfinite(result["p"])
+            else "not tested (too few families)"))
+    models = top.select(pl.col("value"), "models", "rank")
+    table = (pl.concat(tables)
+             .join(models.rename({"value": "source", "models": "source_models",
+                                  "rank": "source_rank"}), on="source", how="left")
+             .join(models.rename({"value": "target", "models": "target_models",
+                                  "rank": "target_rank"}), on="target", how="left"))
+    return table, _test_frame(rows)
 
 
 def direction_share_test(change: np.ndarray, families: np.ndarray, replicates: int,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from hubanatomy import snapshot as snap
@@ -174,6 +175,40 @@ def lineage_values(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
             values[key] = row["children"]
         elif "family_size_no_merge" in row:
             values[key] = row["family_size_no_merge"]
+    return pl.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]},
+                        schema={"key": pl.String, "value": pl.Float64}).filter(
+        pl.col("key").is_in(keys))
+
+
+def drift_values(mutation_rates: pl.DataFrame, numeric: pl.DataFrame) -> pl.DataFrame:
+    """Our values of the paper's drift numbers (keys `drift.*`): its v1 numbers are on all
+    edges (our variant `all`), its later mutation rates on the fine-tune-only graph."""
+    keys = paper_numbers().filter(pl.col("issue") == "drift")["key"].to_list()
+    values: dict[str, float] = {}
+    for row in mutation_rates.filter(pl.col("relation") == "all").iter_rows(named=True):
+        label = {"all": "v1", "finetune": "finetune"}.get(row["variant"])
+        if label:
+            values[f"drift.mutation_rate.{label}.{row['trait']}"] = row["mutation_rate"]
+    drifts = {(r["measure"], r["relation"]): r
+              for r in numeric.filter(pl.col("variant") == "all").iter_rows(named=True)}
+
+    def put(key: str, measure: str, relation: str, field: str) -> None:
+        row = drifts.get((measure, relation))
+        if row is not None and row[field] is not None and np.isfinite(row[field]):
+            values[key] = row[field]
+
+    for side in ("parent", "child"):
+        put(f"drift.languages.mean.both_listed.{side}", "n_languages_listed", "all", side)
+        put(f"drift.languages.mean.all_edges.{side}", "n_languages", "all", side)
+        put(f"drift.card_length.mean.{side}", "card_length_chars", "all", side)
+        put(f"drift.auto_generated.all.{side}", "auto_generated", "all", side)
+        for relation in ("finetune", "adapter", "quantized", "merge"):
+            put(f"drift.card_length.{relation}.{side}", "card_length_chars", relation, side)
+            put(f"drift.auto_generated.{relation}.{side}", "auto_generated", relation, side)
+            put(f"drift.languages.{relation}.{side}", "n_languages_listed", relation, side)
+    put("drift.card_length.mean.difference", "card_length_chars", "all", "difference")
+    put("drift.auto_generated.all.difference", "auto_generated", "all", "difference")
+    put("drift.card_length.edges", "card_length_chars", "all", "n_edges")
     return pl.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]},
                         schema={"key": pl.String, "value": pl.Float64}).filter(
         pl.col("key").is_in(keys))

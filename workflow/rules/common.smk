@@ -48,8 +48,29 @@ TABLES = {
     "generation_distribution": "results/tables/generation_distribution.csv",
     "largest_families_over_time": "results/tables/largest_families_over_time.csv",
 }
-# the parts that contribute rows to results/replication.csv
-REPLICATION_PARTS = ["foundation", "lineage"]
+DRIFT_CONFIG = config["drift"]
+for _variant in [*DRIFT_CONFIG["variants"], DRIFT_CONFIG["figure_variant"]]:
+    if _variant not in LINEAGE_CONFIG["variants"]:
+        raise WorkflowError(f"config: drift variant {_variant!r} is not one of lineage.variants "
+                            f"({', '.join(LINEAGE_CONFIG['variants'])})")
+if DRIFT_CONFIG["figure_variant"] not in DRIFT_CONFIG["variants"]:
+    raise WorkflowError("config: drift.figure_variant must be one of drift.variants")
+SET_TRAITS = ["licenses", "languages", "tasks", "libraries"]
+TRAITS = "results/traits"
+FIGURES.update({
+    "card_length_drift": "results/figures/card_length_drift.png",
+    "language_drift": "results/figures/language_drift.png",
+})
+TABLES.update({
+    "license_coverage": "results/tables/license_coverage.csv",
+    "mutation_rates": "results/tables/mutation_rates.csv",
+    "numeric_drift": "results/tables/numeric_drift.csv",
+    "tests": "results/tables/tests.csv",
+    **{f"transitions_{t}": f"results/tables/transitions_{t}.csv" for t in SET_TRAITS},
+})
+# the parts that contribute rows to results/replication.csv and to results/tables/tests.csv
+REPLICATION_PARTS = ["foundation", "lineage", "drift"]
+TEST_PARTS = ["drift", *(f"transitions_{t}" for t in SET_TRAITS)]
 
 
 def all_targets():

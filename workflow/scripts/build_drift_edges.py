@@ -1,0 +1,19 @@
+"""Parent and child traits on every edge of the drift variants."""
+
+import polars as pl
+
+from hubanatomy.drift import all_drift_edges
+from hubanatomy.lineage import read_lineage
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import write_parquet
+
+
+def main():
+    i = snakemake.input  # noqa: F821
+    nodes, edges = read_lineage(i.nodes.rsplit("/", 1)[0])
+    stacked = all_drift_edges(edges, nodes, pl.read_parquet(i.traits),
+                              dict(snakemake.params.variants))  # noqa: F821
+    write_parquet(stacked, snakemake.output.edges)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

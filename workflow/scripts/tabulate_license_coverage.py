@@ -1,0 +1,14 @@
+"""Every license tag seen and its class (unknown tags land in other-unknown)."""
+
+import polars as pl
+
+from hubanatomy.logs import run_script
+from hubanatomy.trait_labels import license_coverage
+
+
+def main():
+    traits = pl.read_parquet(snakemake.input.traits)  # noqa: F821
+    license_coverage(traits).write_csv(snakemake.output.table)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

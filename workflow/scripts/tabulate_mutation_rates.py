@@ -1,0 +1,16 @@
+"""Mutation rates (mean parent-child Jaccard distance) with family-bootstrap intervals."""
+
+import polars as pl
+
+from hubanatomy.drift import mutation_rates, split_variants
+from hubanatomy.logs import run_script
+
+
+def main():
+    p = snakemake.params  # noqa: F821
+    frames = split_variants(pl.read_parquet(snakemake.input.edges))  # noqa: F821
+    mutation_rates(frames, p.replicates, p.seed).write_csv(
+        snakemake.output.table, float_precision=6)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,18 @@
+"""Transitions of one trait: oriented net flows, directedness, sign-flip tests."""
+
+import polars as pl
+
+from hubanatomy.drift import split_variants, transition_analysis
+from hubanatomy.logs import run_script
+
+
+def main():
+    i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
+    table, tests = transition_analysis(
+        split_variants(pl.read_parquet(i.edges)), pl.read_parquet(i.traits),
+        snakemake.wildcards.trait, p.top_n, p.replicates, p.seed)  # noqa: F821
+    table.write_csv(o.table, float_precision=6)
+    tests.write_csv(o.tests)
+
+
+run_script(snakemake, main)  # noqa: F821
