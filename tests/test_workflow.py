@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -20,12 +21,17 @@ TABLES = ["results/tables/snapshot_summary.csv", "results/tables/top_tens.csv",
           "results/tables/family_size_distribution.csv",
           "results/tables/generation_distribution.csv",
           "results/tables/largest_families_over_time.csv", "results/lineage/hygiene.json",
-          "results/lineage/decisions.csv", "results/replication.csv"]
+          "results/lineage/decisions.csv", "results/tables/license_coverage.csv",
+          "results/tables/mutation_rates.csv", "results/tables/numeric_drift.csv",
+          "results/tables/transitions_licenses.csv", "results/tables/transitions_languages.csv",
+          "results/tables/transitions_tasks.csv", "results/tables/transitions_libraries.csv",
+          "results/tables/tests.csv", "results/replication.csv"]
 FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram.png",
            "results/figures/family_size_ccdf.png", "results/figures/generation_depth.png",
            "results/figures/largest_families_over_time.png",
            "results/figures/family_tree_named.png", "results/figures/family_tree_rank1.png",
-           "results/figures/family_tree_rank2.png", "results/figures/family_tree_rank3.png"]
+           "results/figures/family_tree_rank2.png", "results/figures/family_tree_rank3.png",
+           "results/figures/card_length_drift.png", "results/figures/language_drift.png"]
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -77,6 +83,20 @@ def test_replication_table_has_every_paper_number(two_runs):
     assert verdicts["data.models_total"] == "not comparable (simulated)"
     assert verdicts["lineage.edges"] == "not comparable (simulated)"
     assert verdicts["similarity.metadata.tfidf.siblings"] == "not yet computed"
+    assert verdicts["drift.card_length.mean.parent"] in ("calibrated", "off-calibration")
+
+
+def test_tests_table(two_runs):
+    from hubanatomy.drift import TEST_COLUMNS
+    from hubanatomy.inference import benjamini_hochberg
+
+    tests = pl.read_csv(two_runs[0] / "results" / "tables" / "tests.csv")
+    assert tests.columns == TEST_COLUMNS
+    assert set(tests["test"]) == {"paired_difference", "relation_effect", "direction_share",
+                                  "transition_directedness"}
+    assert set(tests["variant"]) == {"all", "finetune"}
+    q = benjamini_hochberg(tests["p"].to_numpy())  # q is taken across the whole table
+    assert np.allclose(tests["q"].fill_null(np.nan).to_numpy(), q, equal_nan=True)
 
 
 def test_later_stages_read_the_family_sample(two_runs):
