@@ -21,8 +21,8 @@ from hubanatomy.inference import (
     MIN_FAMILIES,
     FamilyBootstrap,
     benjamini_hochberg,
-    clustered_mean_test,
     clustered_regression,
+    family_sign_flip_test,
     sign_flip_pvalues,
 )
 from hubanatomy.trait_labels import OPENNESS, PLACEHOLDERS, SET_TRAITS
@@ -72,11 +72,13 @@ def split_variants(stacked: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray]]:
-    """(relation label, edge mask): all edges, then each relation present."""
+    """(relation label, edge mask): all edges, then each relation present (none when there is
+    just one: its rows would repeat the first)."""
     relation = frame["relation"].to_numpy()
+    present = sorted(set(relation.tolist()))
     out = [(ALL, np.ones(frame.height, dtype=bool))]
-    for r in sorted(set(relation.tolist())):
-        out.append((r, relation == r))
+    if len(present) > 1:
+        out += [(r, relation == r) for r in present]
     return out
 
 
@@ -159,10 +161,11 @@ def transitions_table(counts: pl.DataFrame, top: pl.DataFrame, replicates: int,
                                      "directedness": pl.Float64, "p": pl.Float64})
         return empty, {"statistic": np.nan, "effect": np.nan, "low": np.nan, "high": np.nan,
                        "p": np.nan, "n_edges": 0, "n_families": 0}
-    pair_index = {key: i for i, key in enumerate(pairs.select("low", "high").iter_rows())}
+    pairs = pairs.with_columns(pair=pl.int_range(pl.len()))
+    c = c.join(pairs.select("low", "high", "pair"), on=["low", "high"], maintain_order="left")
     families, n_families = np.unique(c["family"].to_numpy(), return_inverse=True)
     enough = len(families) >= MIN_FAMILIES
-    rows = np.asarray([pair_index[k] for k in c.select("low", "high").iter_rows()])
+    rows = c["pair"].to_numpy()
     contributions = sp.csr_matrix(
         ((c["count"] * c["sign"]).to_numpy().astype(float), (n_families, rows)),
         shape=(len(families), pairs.height))
@@ -281,7 +284,7 @@ def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> 
             diff = child - parent
             for group, mask in _groups(frame):
                 m = base & mask
-                result = clustered_mean_test(diff[m], families[m])
+                result = family_sign_flip_test(diff[m], families[m], 0.0, replicates, seed)
                 rows.append(_test_row(
                     "paired_difference", f"mean child - parent {measure}", measure, group,
                     variant, result, _sign(result["effect"], "child > parent", "child < parent")))
@@ -333,20 +336,8 @@ def transition_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, t
 
 def direction_share_test(change: np.ndarray, families: np.ndarray, replicates: int,
                          seed: int) -> dict:
-    """Share of +1 among +-1 changes, its family-bootstrap interval, and a family sign-flip
-    test of "no preferred direction" (each family's changes reversed with probability 1/2)."""
-    codes, n_families = np.unique(families, return_inverse=True)
-    if len(codes) < MIN_FAMILIES:
-        return {"statistic": np.nan, "effect": np.nan, "low": np.nan, "high": np.nan,
-                "p": np.nan, "n_edges": len(change), "n_families": len(codes)}
-    per_family = sp.csr_matrix((change.astype(float), (n_families, np.zeros(len(change), int))),
-                               shape=(len(codes), 1))
-    _, p, _ = sign_flip_pvalues(per_family, np.array([float(len(change))]), replicates, seed)
-    boot = FamilyBootstrap(families, replicates, seed)
-    boot.add("share", (change > 0).astype(float), np.ones(len(change), dtype=bool))
-    s = boot.compute()["share"]
-    return {"statistic": float(change.sum()), "effect": s["mean"], "low": s["low"],
-            "high": s["high"], "p": p, "n_edges": len(change), "n_families": len(codes)}
+    """Share of +1 among +-1 changes against one half (no preferred direction)."""
+    return family_sign_flip_test((change > 0).astype(float), families, 0.5, replicates, seed)
 
 
 def _sign(value: float, positive: str, negative: str) -> str:

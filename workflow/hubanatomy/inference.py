@@ -5,20 +5,28 @@ families and every test clusters by family.
 * `FamilyBootstrap`: means of edge values (or of their differences) with percentile intervals
   from a bootstrap over families; all statistics of one graph share the same resamples, drawn
   once from the seed, and are computed in a single matrix product per chunk of resamples.
-* `clustered_mean_test`, `clustered_regression`: OLS with cluster-robust (family) standard
-  errors (statsmodels) and t tests on G - 1 degrees of freedom (G = number of families, the
-  usual small-cluster correction), for paired differences and effects of the relation type.
-  With fewer than MIN_FAMILIES families no test is run (p is NaN): cluster-robust errors from
-  a handful of families are not to be trusted.
+* `family_sign_flip_test`: is the edge mean of some values (a parent/child difference, a
+  direction indicator) different from a null value? Each family's summed deviation from the
+  null is sign-flipped at random (valid when, under H0, a family's parent and child values are
+  exchangeable). Its reference distribution is driven by the largest families, so one base
+  model with thousands of edges counts as one unit of evidence, not thousands: with the Hub's
+  extremely unequal family sizes, t tests (even with cluster-robust errors) reject far too
+  often on the simulator's null model, this test does not.
+* `clustered_mean_test`, `clustered_regression`: OLS (statsmodels) with family-jackknife
+  standard errors (the CR3 cluster-robust variance: leave one family out, refit) and t tests on
+  G - 1 degrees of freedom (G = number of families). Family sizes on the Hub are extremely
+  unequal (one base model can have 30,000 descendants); the usual sandwich (CR1) errors then
+  understate the variance because the largest family drags the fit toward itself, and the
+  simulator's null model rejects far too often with them. The jackknife does not.
+  With fewer than MIN_FAMILIES families no test is run (p is NaN).
 * `sign_flip_pvalues`: a family-level sign-flip permutation test for net flows.
 * `benjamini_hochberg`: q-values across a whole table of tests.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+import scipy.sparse as sp
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
@@ -86,45 +94,86 @@ class FamilyBootstrap:
         return out
 
 
-def clustered_mean_test(values: np.ndarray, families: np.ndarray, null: float = 0.0) -> dict:
-    """H0: mean(values) == null, with family-clustered standard errors."""
-    result = _ols(values - null, np.ones((len(values), 1)), families)
-    if result is None:
+def family_sign_flip_test(values: np.ndarray, families: np.ndarray, null: float,
+                          replicates: int, seed: int) -> dict:
+    """Edge mean of values vs null: family-bootstrap interval, family sign-flip p-value."""
+    codes, n_families = factorize(families)
+    if n_families < MIN_FAMILIES:
         return _empty_test(len(values), families)
-    low, high = result.conf_int()[0]
-    return {"statistic": float(result.tvalues[0]), "effect": float(result.params[0]),
-            "low": float(low), "high": float(high), "p": float(result.pvalues[0]),
-            "n_edges": len(values), "n_families": int(len(np.unique(families)))}
+    deviation = np.bincount(codes, weights=values - null, minlength=n_families)
+    per_family = sp.csr_matrix(deviation[:, None])
+    _, p, _ = sign_flip_pvalues(per_family, np.array([np.abs(deviation).sum()]), replicates, seed)
+    boot = FamilyBootstrap(families, replicates, seed)
+    boot.add("mean", values, np.ones(len(values), dtype=bool))
+    s = boot.compute()["mean"]
+    return {"statistic": float(deviation.sum() / np.abs(deviation).sum())
+            if np.abs(deviation).sum() else 0.0,
+            "effect": s["mean"], "low": s["low"], "high": s["high"], "p": p,
+            "n_edges": len(values), "n_families": n_families}
+
+
+def clustered_mean_test(values: np.ndarray, families: np.ndarray, null: float = 0.0) -> dict:
+    """H0: mean(values) == null, with family-jackknife (CR3) standard errors."""
+    design = np.ones((len(values), 1))
+    fit = _jackknife_ols(values - null, design, families)
+    if fit is None:
+        return _empty_test(len(values), families)
+    return _coefficient(fit, 0, len(values))
 
 
 def clustered_regression(values: np.ndarray, groups: np.ndarray, baseline: str,
                          families: np.ndarray) -> dict[str, dict]:
-    """values ~ group indicators (baseline omitted), family-clustered: per non-baseline group,
-    its difference from the baseline group."""
+    """values ~ group indicators (baseline omitted), family-jackknife errors: per non-baseline
+    group, its difference from the baseline group."""
     levels = [g for g in sorted(set(groups.tolist())) if g != baseline]
     if baseline not in set(groups.tolist()) or not levels:
         return {}
     design = np.column_stack([np.ones(len(values))] +
                              [(groups == g).astype(float) for g in levels])
-    result = _ols(values, design, families)
-    if result is None:
+    fit = _jackknife_ols(values, design, families)
+    if fit is None:
         return {}
-    ci = result.conf_int()
-    n_families = int(len(np.unique(families)))
-    return {g: {"statistic": float(result.tvalues[i + 1]), "effect": float(result.params[i + 1]),
-                "low": float(ci[i + 1][0]), "high": float(ci[i + 1][1]),
-                "p": float(result.pvalues[i + 1]), "n_edges": int((groups == g).sum()),
-                "n_families": n_families}
-            for i, g in enumerate(levels)}
+    return {g: _coefficient(fit, i + 1, int((groups == g).sum())) for i, g in enumerate(levels)}
 
 
-def _ols(y: np.ndarray, x: np.ndarray, families: np.ndarray):
-    codes, n_clusters = factorize(families)
-    if len(y) < 3 or n_clusters < MIN_FAMILIES or not np.isfinite(y).all():
+def _jackknife_ols(y: np.ndarray, x: np.ndarray, families: np.ndarray) -> dict | None:
+    """OLS fit and the leave-one-family-out covariance of its coefficients, from per-family
+    sufficient statistics (no refit loop over edges)."""
+    codes, n_families = factorize(families)
+    if len(y) < 3 or n_families < MIN_FAMILIES or not np.isfinite(y).all():
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # constant columns in tiny subsets
-        return sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+    fit = sm.OLS(y, x).fit()
+    k = x.shape[1]
+    # per-family X'X and X'y
+    xx = np.zeros((n_families, k, k))
+    xy = np.zeros((n_families, k))
+    for i in range(k):
+        xy[:, i] = np.bincount(codes, weights=x[:, i] * y, minlength=n_families)
+        for j in range(i, k):
+            xx[:, i, j] = xx[:, j, i] = np.bincount(codes, weights=x[:, i] * x[:, j],
+                                                    minlength=n_families)
+    rest_xx = xx.sum(axis=0) - xx
+    rest_xy = xy.sum(axis=0) - xy
+    with np.errstate(all="ignore"):
+        # a family without which a coefficient is not identified leaves it undefined
+        ok = np.abs(np.linalg.det(rest_xx)) > 1e-9
+        if not ok.all():
+            return None
+        leave_out = np.linalg.solve(rest_xx, rest_xy[..., None])[..., 0]
+    centred = leave_out - leave_out.mean(axis=0)
+    covariance = (n_families - 1) / n_families * centred.T @ centred
+    return {"params": fit.params, "se": np.sqrt(np.diag(covariance)), "families": n_families}
+
+
+def _coefficient(fit: dict, i: int, n_edges: int) -> dict:
+    from scipy import stats
+
+    estimate, se, df = float(fit["params"][i]), float(fit["se"][i]), fit["families"] - 1
+    t = estimate / se if se > 0 else (np.inf if estimate != 0 else 0.0)
+    half = stats.t.ppf(0.975, df) * se
+    return {"statistic": float(t), "effect": estimate, "low": estimate - half,
+            "high": estimate + half, "p": float(2 * stats.t.sf(abs(t), df)),
+            "n_edges": n_edges, "n_families": int(fit["families"])}
 
 
 def _empty_test(n: int, families: np.ndarray) -> dict:
