@@ -38,8 +38,12 @@ MEASURES = {
     "n_languages_listed": ("n_languages", "both_languages"),
     "n_languages": ("n_languages", "all"),
 }
-TEST_COLUMNS = ["test", "description", "trait", "relation", "variant", "statistic", "effect",
-                "ci_low", "ci_high", "p", "q", "n_edges", "n_families", "direction"]
+TEST_SCHEMA = {"test": pl.String, "description": pl.String, "trait": pl.String,
+               "relation": pl.String, "variant": pl.String, "statistic": pl.Float64,
+               "effect": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+               "p": pl.Float64, "q": pl.Float64, "n_edges": pl.Int64, "n_families": pl.Int64,
+               "direction": pl.String}
+TEST_COLUMNS = list(TEST_SCHEMA)
 
 
 def drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFrame, variant: str,
@@ -264,11 +268,13 @@ def _test_row(test, description, trait, relation, variant, result, direction) ->
 
 
 def _test_frame(rows: list[dict]) -> pl.DataFrame:
-    schema = {c: pl.Float64 for c in ("statistic", "effect", "ci_low", "ci_high", "p")}
-    schema.update({c: pl.String for c in ("test", "description", "trait", "relation",
-                                          "variant", "direction")})
-    schema.update({"n_edges": pl.Int64, "n_families": pl.Int64})
-    return pl.DataFrame(rows, schema=schema).select([c for c in TEST_COLUMNS if c != "q"])
+    schema = {c: t for c, t in TEST_SCHEMA.items() if c != "q"}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def read_test_part(path) -> pl.DataFrame:
+    """A stage's tests (results/tests/*.csv), typed even when it holds no row."""
+    return pl.read_csv(path, schema={c: t for c, t in TEST_SCHEMA.items() if c != "q"})
 
 
 def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> pl.DataFrame:
@@ -352,5 +358,7 @@ def finalise_tests(parts: list[pl.DataFrame]) -> pl.DataFrame:
     """One table of all tests with Benjamini-Hochberg q-values across every row."""
     tests = pl.concat([p.select([c for c in TEST_COLUMNS if c != "q"]) for p in parts],
                       how="vertical_relaxed")
+    if tests.height == 0:
+        return tests.with_columns(q=pl.lit(None, pl.Float64)).select(TEST_COLUMNS)
     q = benjamini_hochberg(tests["p"].to_numpy())
     return tests.with_columns(q=pl.Series(q)).select(TEST_COLUMNS)

@@ -123,17 +123,21 @@ def clustered_mean_test(values: np.ndarray, families: np.ndarray, null: float = 
 
 def clustered_regression(values: np.ndarray, groups: np.ndarray, baseline: str,
                          families: np.ndarray) -> dict[str, dict]:
-    """values ~ group indicators (baseline omitted), family-jackknife errors: per non-baseline
-    group, its difference from the baseline group."""
+    """Per non-baseline group g: values ~ 1 + [group == g] on the edges of g and the baseline,
+    family-jackknife errors; the coefficient is g's mean minus the baseline's. A group found
+    in fewer than MIN_FAMILIES families is reported untested (NaN), the others still are."""
     levels = [g for g in sorted(set(groups.tolist())) if g != baseline]
-    if baseline not in set(groups.tolist()) or not levels:
+    if baseline not in set(groups.tolist()):
         return {}
-    design = np.column_stack([np.ones(len(values))] +
-                             [(groups == g).astype(float) for g in levels])
-    fit = _jackknife_ols(values, design, families)
-    if fit is None:
-        return {}
-    return {g: _coefficient(fit, i + 1, int((groups == g).sum())) for i, g in enumerate(levels)}
+    out = {}
+    for g in levels:
+        rows = (groups == g) | (groups == baseline)
+        design = np.column_stack([np.ones(int(rows.sum())), (groups[rows] == g).astype(float)])
+        enough = len(np.unique(families[groups == g])) >= MIN_FAMILIES
+        fit = _jackknife_ols(values[rows], design, families[rows]) if enough else None
+        out[g] = (_coefficient(fit, 1, int((groups == g).sum())) if fit is not None
+                  else _empty_test(int((groups == g).sum()), families[groups == g]))
+    return out
 
 
 def _jackknife_ols(y: np.ndarray, x: np.ndarray, families: np.ndarray) -> dict | None:
