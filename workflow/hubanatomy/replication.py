@@ -212,3 +212,25 @@ def drift_values(mutation_rates: pl.DataFrame, numeric: pl.DataFrame) -> pl.Data
     return pl.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]},
                         schema={"key": pl.String, "value": pl.Float64}).filter(
         pl.col("key").is_in(keys))
+
+
+def ordering_values(orderings: pl.DataFrame) -> pl.DataFrame:
+    """Our values of the paper's ordering numbers (keys `ordering.*`): the exact weighted order
+    on all edges (v1) and on fine-tunes only, its metrics and every value's rank."""
+    keys = paper_numbers().filter(pl.col("issue") == "orderings")["key"].to_list()
+    exact = orderings.filter((pl.col("weighting") == "weighted") & (pl.col("method") == "exact"))
+    values: dict[str, float] = {}
+    for row in exact.iter_rows(named=True):
+        label = {"all": "v1", "finetune": "finetune"}.get(row["variant"])
+        if label is None:
+            continue
+        prefix = f"ordering.{label}.{row['trait']}.weighted"
+        values[f"{prefix}.arcs.consistent"] = row["arcs_consistent"]
+        values[f"{prefix}.arcs.total"] = row["arcs_total"]
+        values[f"{prefix}.arcs.consistent_share"] = row["arcs_share"]
+        values[f"{prefix}.mutations_accounted.share"] = row["mutations_share"]
+        value = language_name(row["value"]) if row["trait"] == "languages" else row["value"]
+        values[f"{prefix}.rank.{value}"] = row["rank"]
+    return pl.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]},
+                        schema={"key": pl.String, "value": pl.Float64}).filter(
+        pl.col("key").is_in(keys))

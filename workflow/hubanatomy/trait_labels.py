@@ -32,6 +32,18 @@ def license_taxonomy() -> pl.DataFrame:
     return table
 
 
+def value_classes(trait: str) -> dict[str, str]:
+    """Colouring classes of a trait's values: license classes, task classes (the paper's
+    embeddings & features / generative / classification / reinforcement learning), else none."""
+    if trait == "licenses":
+        return dict(license_taxonomy().select("license", "class").iter_rows())
+    if trait == "tasks":
+        path = resources.files("hubanatomy").joinpath("data/task_classes.csv")
+        with resources.as_file(path) as p:
+            return dict(pl.read_csv(p).iter_rows())
+    return {}
+
+
 def label_traits(snapshot_dir: str | Path) -> pl.DataFrame:
     """One row per model: the trait sets, license classes and card features."""
     d = Path(snapshot_dir)

@@ -68,8 +68,24 @@ TABLES.update({
     "tests": "results/tables/tests.csv",
     **{f"transitions_{t}": f"results/tables/transitions_{t}.csv" for t in SET_TRAITS},
 })
+ORDERINGS_CONFIG = config["orderings"]
+LICENSES_CONFIG = config["licenses"]
+for _key, _variant in (("orderings.figure_variant", ORDERINGS_CONFIG["figure_variant"]),
+                       ("licenses.audit_variant", LICENSES_CONFIG["audit_variant"])):
+    if _variant not in DRIFT_CONFIG["variants"]:
+        raise WorkflowError(f"config: {_key} {_variant!r} must be one of drift.variants")
+FIGURES.update({
+    **{f"transitions_{t}": f"results/figures/transitions_{t}.png" for t in SET_TRAITS},
+    "license_audit": "results/figures/license_audit.png",
+})
+TABLES.update({
+    "orderings": "results/tables/orderings.csv",
+    "ordering_agreement": "results/tables/ordering_agreement.csv",
+    "license_audit": "results/tables/license_audit.csv",
+    "license_violations_top": "results/tables/license_violations_top.csv",
+})
 # the parts that contribute rows to results/replication.csv and to results/tables/tests.csv
-REPLICATION_PARTS = ["foundation", "lineage", "drift"]
+REPLICATION_PARTS = ["foundation", "lineage", "drift", "orderings"]
 TEST_PARTS = ["drift", *(f"transitions_{t}" for t in SET_TRAITS)]
 
 
@@ -80,6 +96,10 @@ def all_targets():
 
 def pdf_of(png):
     return png.removesuffix(".png") + ".pdf"
+
+
+def ordering_top_n(wildcards):
+    return ORDERINGS_CONFIG["top_n"][wildcards.trait]
 
 
 def log_path(rule):

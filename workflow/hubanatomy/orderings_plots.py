@@ -1,0 +1,104 @@
+"""Transition graphs in the optimal order (the paper's Figure 7) and the license audit."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch
+
+from hubanatomy.plotting import label_data, new_figure, save_figure, shorten
+
+CLASS_COLOURS = {
+    "commercial": "#d62728", "use-restricted": "#ff7f0e", "permissive": "#2ca02c",
+    "copyleft": "#1f77b4", "other-unknown": "#7f7f7f",
+    "embeddings & features": "#9467bd", "generative": "#d62728", "classification": "#2ca02c",
+    "reinforcement learning": "#8c564b", "other": "#7f7f7f", "": "#4c72b0",
+}
+
+
+def plot_transition_graph(order: pl.DataFrame, transitions: pl.DataFrame, trait: str,
+                          variant: str, manifest: dict, png, pdf=None) -> None:
+    """order: the exact weighted ordering rows of one trait and variant (rank, value, models,
+    class, rank_low, rank_high, metrics); transitions: that variant's oriented pairs."""
+    order = order.sort("rank")
+    rank = dict(zip(order["value"], order["rank"], strict=True))
+    n = order.height
+    fig, ax = new_figure(figsize=(8, max(5.0, 0.42 * n + 1.5)))
+    pairs = transitions.filter(pl.col("source").is_in(list(rank))
+                               & pl.col("target").is_in(list(rank)) & (pl.col("net") > 0))
+    widest = max(1, int(pairs["net"].max() or 1))
+    for source, target, net in pairs.select("source", "target", "net").iter_rows():
+        down = rank[source] < rank[target]
+        span = abs(rank[source] - rank[target])
+        arrow = FancyArrowPatch(
+            (0, -rank[source]), (0, -rank[target]),
+            connectionstyle=f"arc3,rad={(-1 if down else 1) * min(0.6, 0.15 + 0.03 * span)}",
+            arrowstyle="-|>", mutation_scale=6 + 6 * net / widest,
+            lw=0.4 + 5 * net / widest, color="#4c72b0" if down else "#d62728",
+            alpha=0.35 if down else 0.6, zorder=1)
+        ax.add_patch(arrow)
+    sizes = 30 + 600 * np.sqrt(order["models"].to_numpy() / max(1, order["models"].max()))
+    colours = [CLASS_COLOURS.get(c or "", "#4c72b0") for c in order["class"].fill_null("")]
+    ax.scatter(np.zeros(n), -order["rank"].to_numpy(), s=sizes, c=colours, edgecolors="black",
+               linewidths=0.5, zorder=3)
+    low, high = order["rank_low"].to_numpy(), order["rank_high"].to_numpy()
+    for y, value, lo, hi in zip(order["rank"], order["value"], low, high, strict=True):
+        interval = f"  [{lo:.0f}–{hi:.0f}]" if np.isfinite(lo) else ""
+        ax.text(-0.6, -y, f"{shorten(str(value), 28)}{interval}", ha="right", va="center",
+                fontsize=7)
+    ax.set_xlim(-4.0, 4.5)
+    ax.set_ylim(-n - 1, 0)
+    ax.set_axis_off()
+    first = order.row(0, named=True)
+    ax.set_title(
+        f"{trait}: optimal order ({variant} graph, weighted by net traffic)\n"
+        f"arcs consistent {first['arcs_consistent']}/{first['arcs_total']} "
+        f"({first['arcs_share']:.1%}), mutations forward {first['mutations_share']:.1%}; "
+        "blue: along the order, red: against it;\n[a–b] after a name: 95% family-bootstrap "
+        "interval of its rank", loc="left", fontsize=8)
+    classes = [c for c in order["class"].fill_null("").unique(maintain_order=True) if c]
+    if classes:
+        handles = [Line2D([0], [0], marker="o", ls="", label=c,
+                          color=CLASS_COLOURS.get(c, "#4c72b0")) for c in classes]
+        ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    label_data(fig, manifest,
+               f"node size: models with the value (largest {order['models'].max():,})")
+    save_figure(fig, png, pdf)
+
+
+def plot_license_audit(table: pl.DataFrame, manifest: dict, png, pdf=None,
+                       top: int = 15) -> None:
+    fig, (left, right) = new_figure(1, 2, figsize=(13, 5.5))
+    by_parent = (table.filter(pl.col("by") == "parent_license")
+                 .sort("edges", descending=True).head(top).sort("edges"))
+    y = np.arange(by_parent.height)
+    start = np.zeros(by_parent.height)
+    for verdict, colour in (("compatible", "#2ca02c"), ("undetermined", "#bbbbbb"),
+                            ("violation", "#d62728")):
+        share = (by_parent[verdict] / by_parent["edges"]).to_numpy()
+        left.barh(y, share, left=start, color=colour, label=verdict)
+        start += share
+    left.set_yticks(y, [f"{k} (n={e:,})" for k, e in zip(by_parent["key"], by_parent["edges"],
+                                                        strict=True)])
+    left.set_xlabel("share of edges")
+    left.set_title("Verdict by parent license (edges where both declare one)", loc="left")
+    left.legend(fontsize=7, loc="lower right")
+    over_time = table.filter(pl.col("by") == "quarter").sort("key")
+    x = np.arange(over_time.height)
+    right.plot(x, over_time["violation_rate"].to_numpy(), marker="o", color="#d62728")
+    right.fill_between(x, over_time["ci_low"].to_numpy(), over_time["ci_high"].to_numpy(),
+                       color="#d62728", alpha=0.15)
+    step = max(1, over_time.height // 8)
+    right.set_xticks(x[::step], over_time["key"].to_list()[::step], rotation=45)
+    right.set_ylabel("violation rate (family-bootstrap 95% band)")
+    right.set_title("Violations over time (quarter the child was created)", loc="left")
+    overall = table.filter(pl.col("by") == "all").row(0, named=True) if table.height else None
+    if overall:
+        fig.suptitle(f"License compatibility audit: {overall['violation']:,} of "
+                     f"{overall['edges']:,} edges ({overall['violation_rate']:.1%}) declare a "
+                     "child license that drops the parent's terms", x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    label_data(fig, manifest)
+    save_figure(fig, png, pdf)

@@ -1,0 +1,155 @@
+# Optimal orderings of trait values with bootstrap uncertainty, transition graphs, and the
+# model -> model license-compatibility audit (PAPER.md §5 and beyond).
+
+
+rule order_traits:
+    input:
+        edges=f"{TRAITS}/drift_edges.parquet",
+        traits=f"{TRAITS}/traits.parquet",
+    output:
+        order="results/orderings/{trait}.csv",
+        agreement="results/orderings/{trait}_agreement.csv",
+    wildcard_constraints:
+        trait="|".join(SET_TRAITS),
+    params:
+        top_n=ordering_top_n,
+        replicates=ORDERINGS_CONFIG["bootstrap_replicates"],
+        seed=config["seed"],
+    log:
+        log_path("order_traits_{trait}"),
+    benchmark:
+        benchmark_path("order_traits_{trait}")
+    conda:
+        ENV
+    script:
+        "../scripts/order_traits.py"
+
+
+rule tabulate_orderings:
+    input:
+        parts=expand("results/orderings/{trait}.csv", trait=SET_TRAITS),
+    output:
+        table=report(TABLES["orderings"], caption="../report/orderings.rst",
+                     category="Orderings and licenses"),
+    log:
+        log_path("tabulate_orderings"),
+    conda:
+        ENV
+    script:
+        "../scripts/concatenate_tables.py"
+
+
+rule tabulate_ordering_agreement:
+    input:
+        parts=expand("results/orderings/{trait}_agreement.csv", trait=SET_TRAITS),
+    output:
+        table=report(TABLES["ordering_agreement"], caption="../report/ordering_agreement.rst",
+                     category="Orderings and licenses"),
+    log:
+        log_path("tabulate_ordering_agreement"),
+    conda:
+        ENV
+    script:
+        "../scripts/concatenate_tables.py"
+
+
+rule plot_transition_graph:
+    input:
+        order="results/orderings/{trait}.csv",
+        transitions="results/tables/transitions_{trait}.csv",
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        png=report("results/figures/transitions_{trait}.png",
+                   caption="../report/transition_graph.rst", category="Orderings and licenses"),
+        pdf="results/figures/transitions_{trait}.pdf",
+    wildcard_constraints:
+        trait="|".join(SET_TRAITS),
+    params:
+        variant=ORDERINGS_CONFIG["figure_variant"],
+    log:
+        log_path("plot_transition_graph_{trait}"),
+    conda:
+        ENV
+    script:
+        "../scripts/plot_transition_graph.py"
+
+
+rule audit_licenses:
+    input:
+        edges=f"{TRAITS}/drift_edges.parquet",
+        models=SNAPSHOT_FILES["models"],
+    output:
+        verdicts="results/licenses/edge_verdicts.parquet",
+    params:
+        variant=LICENSES_CONFIG["audit_variant"],
+    log:
+        log_path("audit_licenses"),
+    benchmark:
+        benchmark_path("audit_licenses")
+    conda:
+        ENV
+    script:
+        "../scripts/audit_licenses.py"
+
+
+rule tabulate_license_audit:
+    input:
+        verdicts="results/licenses/edge_verdicts.parquet",
+    output:
+        table=report(TABLES["license_audit"], caption="../report/license_audit.rst",
+                     category="Orderings and licenses"),
+    params:
+        replicates=DRIFT_CONFIG["bootstrap_replicates"],
+        seed=config["seed"],
+    log:
+        log_path("tabulate_license_audit"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_license_audit.py"
+
+
+rule tabulate_license_violations:
+    input:
+        verdicts="results/licenses/edge_verdicts.parquet",
+    output:
+        table=report(TABLES["license_violations_top"],
+                     caption="../report/license_violations_top.rst",
+                     category="Orderings and licenses"),
+    params:
+        top_n=LICENSES_CONFIG["top_violations"],
+    log:
+        log_path("tabulate_license_violations"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_license_violations.py"
+
+
+rule plot_license_audit:
+    input:
+        table=TABLES["license_audit"],
+        manifest=SNAPSHOT_FILES["manifest"],
+    output:
+        png=report(FIGURES["license_audit"], caption="../report/license_audit_figure.rst",
+                   category="Orderings and licenses"),
+        pdf=pdf_of(FIGURES["license_audit"]),
+    log:
+        log_path("plot_license_audit"),
+    conda:
+        ENV
+    script:
+        "../scripts/plot_license_audit.py"
+
+
+rule collect_ordering_numbers:
+    input:
+        orderings=TABLES["orderings"],
+    output:
+        values="results/replication/orderings.csv",
+    log:
+        log_path("collect_ordering_numbers"),
+    conda:
+        ENV
+    script:
+        "../scripts/collect_ordering_numbers.py"

@@ -1,0 +1,20 @@
+"""A compatibility verdict for every parent -> child edge where both declare a license."""
+
+import polars as pl
+
+from hubanatomy.drift import split_variants
+from hubanatomy.license_audit import audit_edges, compatibility_rules
+from hubanatomy.logs import run_script
+from hubanatomy.snapshot import write_parquet
+from hubanatomy.trait_labels import value_classes
+
+
+def main():
+    i = snakemake.input  # noqa: F821
+    frame = split_variants(pl.read_parquet(i.edges))[snakemake.params.variant]  # noqa: F821
+    created = pl.read_parquet(i.models, columns=["model_id", "created_at"])
+    verdicts = audit_edges(frame, created, value_classes("licenses"), compatibility_rules())
+    write_parquet(verdicts, snakemake.output.verdicts)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,21 @@
+"""Exact optimal orderings of one trait's top values, with bootstrap ranks and the heuristic."""
+
+import polars as pl
+
+from hubanatomy.drift import split_variants
+from hubanatomy.logs import run_script
+from hubanatomy.orderings import ordering_analysis
+from hubanatomy.trait_labels import value_classes
+
+
+def main():
+    i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
+    trait = snakemake.wildcards.trait  # noqa: F821
+    rows, agreement = ordering_analysis(split_variants(pl.read_parquet(i.edges)),
+                                        pl.read_parquet(i.traits), trait, p.top_n,
+                                        p.replicates, p.seed, value_classes(trait))
+    rows.write_csv(o.order, float_precision=6)
+    agreement.write_csv(o.agreement, float_precision=6)
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,21 @@
+"""A trait's transition graph drawn in its optimal order."""
+
+import polars as pl
+
+from hubanatomy.logs import run_script
+from hubanatomy.orderings_plots import plot_transition_graph
+from hubanatomy.snapshot import read_manifest
+
+
+def main():
+    i, o = snakemake.input, snakemake.output  # noqa: F821
+    variant = snakemake.params.variant  # noqa: F821
+    order = pl.read_csv(i.order, infer_schema_length=None).filter(
+        (pl.col("variant") == variant) & (pl.col("weighting") == "weighted")
+        & (pl.col("method") == "exact"))
+    transitions = pl.read_csv(i.transitions).filter(pl.col("variant") == variant)
+    plot_transition_graph(order, transitions, snakemake.wildcards.trait, variant,  # noqa: F821
+                          read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+
+
+run_script(snakemake, main)  # noqa: F821

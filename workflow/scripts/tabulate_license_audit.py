@@ -1,0 +1,15 @@
+"""Violation rates by parent license, relation and quarter."""
+
+import polars as pl
+
+from hubanatomy.license_audit import audit_table
+from hubanatomy.logs import run_script
+
+
+def main():
+    p = snakemake.params  # noqa: F821
+    audit_table(pl.read_parquet(snakemake.input.verdicts), p.replicates, p.seed).write_csv(  # noqa: F821
+        snakemake.output.table, float_precision=6)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

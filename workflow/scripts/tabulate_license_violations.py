@@ -1,0 +1,14 @@
+"""The most frequent violating license transitions."""
+
+import polars as pl
+
+from hubanatomy.license_audit import top_violations
+from hubanatomy.logs import run_script
+
+
+def main():
+    verdicts = pl.read_parquet(snakemake.input.verdicts)  # noqa: F821
+    top_violations(verdicts, snakemake.params.top_n).write_csv(snakemake.output.table)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821
