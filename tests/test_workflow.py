@@ -25,13 +25,18 @@ TABLES = ["results/tables/snapshot_summary.csv", "results/tables/top_tens.csv",
           "results/tables/mutation_rates.csv", "results/tables/numeric_drift.csv",
           "results/tables/transitions_licenses.csv", "results/tables/transitions_languages.csv",
           "results/tables/transitions_tasks.csv", "results/tables/transitions_libraries.csv",
-          "results/tables/tests.csv", "results/replication.csv"]
+          "results/tables/tests.csv", "results/tables/orderings.csv",
+          "results/tables/ordering_agreement.csv", "results/tables/license_audit.csv",
+          "results/tables/license_violations_top.csv", "results/replication.csv"]
 FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram.png",
            "results/figures/family_size_ccdf.png", "results/figures/generation_depth.png",
            "results/figures/largest_families_over_time.png",
            "results/figures/family_tree_named.png", "results/figures/family_tree_rank1.png",
            "results/figures/family_tree_rank2.png", "results/figures/family_tree_rank3.png",
-           "results/figures/card_length_drift.png", "results/figures/language_drift.png"]
+           "results/figures/card_length_drift.png", "results/figures/language_drift.png",
+           "results/figures/transitions_licenses.png", "results/figures/transitions_languages.png",
+           "results/figures/transitions_tasks.png", "results/figures/transitions_libraries.png",
+           "results/figures/license_audit.png"]
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -84,6 +89,11 @@ def test_replication_table_has_every_paper_number(two_runs):
     assert verdicts["lineage.edges"] == "not comparable (simulated)"
     assert verdicts["similarity.metadata.tfidf.siblings"] == "not yet computed"
     assert verdicts["drift.card_length.mean.parent"] in ("calibrated", "off-calibration")
+    # ranks of the paper's orders: a count-like unit, not comparable on the simulator
+    assert verdicts["ordering.v1.licenses.weighted.rank.gemma"] in (
+        "not comparable (simulated)", "not yet computed")
+    assert verdicts["ordering.v1.licenses.weighted.arcs.consistent_share"] in (
+        "calibrated", "off-calibration")
 
 
 def test_tests_table(two_runs):
