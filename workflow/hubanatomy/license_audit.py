@@ -3,7 +3,8 @@ parent's? (The paper's "often in violation of upstream terms", measured.)
 
 Rules are data (data/license_compatibility.csv): each names a parent pattern and a child
 pattern (a license id; `class:<class>` of the license taxonomy; `re:<regex>`; `*`; for the
-child also `same`), a verdict (compatible / violation / undetermined), a rule name and a source
+child also `same`, and `same_or_later`: the parent's license in the same or a later version), a
+verdict (compatible / violation / undetermined), a rule name and a source
 note. The first matching rule decides a (parent license, child license) pair. An edge where both
 declare licenses gets, for each parent license, the best verdict over the child's licenses (a
 child may satisfy its parent with any one of them), and then the worst over the parent's
@@ -35,11 +36,25 @@ def compatibility_rules() -> pl.DataFrame:
     return rules
 
 
+_VERSION = re.compile(r"^(?P<base>.*?)-(?P<version>\d+(?:\.\d+)*)$")
+
+
+def _version(license_: str) -> tuple[str, tuple[int, ...]] | None:
+    match = _VERSION.match(license_)
+    if match is None:
+        return None
+    return match["base"], tuple(int(x) for x in match["version"].split("."))
+
+
 def _matches(pattern: str, license_: str, classes: dict, parent: str | None = None) -> bool:
     if pattern == "*":
         return True
     if pattern == "same":
         return license_ == parent
+    if pattern == "same_or_later":
+        mine, theirs = _version(license_), _version(parent or "")
+        return (mine is not None and theirs is not None and mine[0] == theirs[0]
+                and mine[1] >= theirs[1])
     if pattern.startswith("class:"):
         return classes.get(license_, "other-unknown") == pattern[len("class:"):]
     if pattern.startswith("re:"):
