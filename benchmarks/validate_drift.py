@@ -70,7 +70,7 @@ def main() -> None:
 
     summary = {}
     for scenario in ("directed", "neutral"):
-        detected, planted_total, rows = 0, 0, []
+        detected, planted_total, rows, missed = 0, 0, [], {}
         for seed in args.seeds:
             work = Path(tempfile.mkdtemp(prefix="hubanatomy-validate-"))
             start = time.perf_counter()
@@ -81,8 +81,11 @@ def main() -> None:
                 hits = tested.filter((pl.col("test") == test) & (pl.col("trait") == trait)
                                      & (pl.col("relation") == "all"))
                 planted_total += hits.height
-                detected += hits.filter((pl.col("q") < 0.05)
-                                        & (pl.col("direction") == direction)).height
+                found = hits.filter((pl.col("q") < 0.05) & (pl.col("direction") == direction))
+                detected += found.height
+                if scenario == "directed" and found.height < hits.height:
+                    for variant in sorted(set(hits["variant"]) - set(found["variant"])):
+                        missed.setdefault(f"{test}:{trait}:{variant}", []).append(seed)
             rows.append({"seed": seed, "tests": tests.height, "tested": tested.height,
                          "p<0.05": round(float((tested["p"] < 0.05).mean()), 4),
                          "q<0.05": round(float((tested["q"] < 0.05).mean()), 4),
@@ -91,6 +94,7 @@ def main() -> None:
             "per_seed": rows,
             "planted_tests_detected": f"{detected}/{planted_total}",
             "detection_rate": round(detected / planted_total, 4) if planted_total else None,
+            "missed (test:trait:variant -> seeds)": missed,
             "mean_share_p<0.05": round(float(np.mean([r["p<0.05"] for r in rows])), 4),
             "mean_share_q<0.05": round(float(np.mean([r["q<0.05"] for r in rows])), 4),
         }
