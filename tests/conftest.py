@@ -15,3 +15,23 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real Hub samples not found at {REAL_DATA} (outside this workplace)")
     return REAL_DATA
+
+
+def simulated_lineage(root: Path, models: int, seed: int, scenario: str):
+    """Simulate a Hub, normalise it, build its lineage and label its traits, in root/raw and
+    root/snap: (lineage, traits, lineage settings), the inputs of the drift stages."""
+    import polars as pl
+
+    from hubanatomy.lineage import LineageSettings, build_lineage
+    from hubanatomy.normalise import normalise, source_record
+    from hubanatomy.simulator import simulate
+    from hubanatomy.trait_labels import label_traits
+
+    simulate(models, seed, scenario, root / "raw")
+    normalise(root / "raw", root / "snap", source_record({"kind": "simulated"}, root / "raw"))
+    settings = LineageSettings()
+    lineage = build_lineage(
+        pl.read_parquet(root / "snap" / "models.parquet", columns=["model_id", "created_at"]),
+        pl.read_parquet(root / "snap" / "parents.parquet"), settings,
+        pl.read_parquet(root / "snap" / "renames.parquet"))
+    return lineage, label_traits(root / "snap"), settings

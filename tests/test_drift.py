@@ -12,13 +12,12 @@ from collections import Counter
 import numpy as np
 import polars as pl
 import pytest
+from conftest import simulated_lineage
 
 from hubanatomy import drift
 from hubanatomy.inference import MIN_FAMILIES
 from hubanatomy.lineage import LineageSettings, build_lineage
-from hubanatomy.normalise import normalise, source_record
-from hubanatomy.simulator import simulate
-from hubanatomy.trait_labels import SET_TRAITS, label_traits
+from hubanatomy.trait_labels import SET_TRAITS
 
 LISTS = ("licenses", "license_classes", "languages", "tasks", "libraries")
 STRINGS = pl.List(pl.String)
@@ -469,14 +468,7 @@ DRIFT_VARIANTS = ("all", "finetune")
 
 
 def _simulated_tests(root, scenario: str) -> pl.DataFrame:
-    simulate(SIM_MODELS, SIM_SEEDS[scenario], scenario, root / "raw")
-    normalise(root / "raw", root / "snap", source_record({"kind": "simulated"}, root / "raw"))
-    models = pl.read_parquet(root / "snap" / "models.parquet", columns=["model_id", "created_at"])
-    parents = pl.read_parquet(root / "snap" / "parents.parquet")
-    renames = pl.read_parquet(root / "snap" / "renames.parquet")
-    settings = LineageSettings()
-    lin = build_lineage(models, parents, settings, renames)
-    traits = label_traits(root / "snap")
+    lin, traits, settings = simulated_lineage(root, SIM_MODELS, SIM_SEEDS[scenario], scenario)
     frames = drift.split_variants(drift.all_drift_edges(
         lin.edges, lin.nodes, traits, {v: list(settings.variants[v]) for v in DRIFT_VARIANTS}))
     parts = [drift.drift_tests(frames, REPLICATES, 1)]

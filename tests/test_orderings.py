@@ -14,11 +14,10 @@ import numpy as np
 import polars as pl
 import pytest
 import scipy.sparse as sp
+from conftest import simulated_lineage
 from scipy.stats import spearmanr
 
 from hubanatomy import drift
-from hubanatomy.lineage import LineageSettings, build_lineage
-from hubanatomy.normalise import normalise, source_record
 from hubanatomy.orderings import (
     bootstrap_orders,
     flow_matrices,
@@ -28,9 +27,8 @@ from hubanatomy.orderings import (
     ordering_analysis,
     solve_ordering,
 )
-from hubanatomy.simulator import simulate
 from hubanatomy.simulator.calibration import Calibration
-from hubanatomy.trait_labels import label_traits, value_classes
+from hubanatomy.trait_labels import value_classes
 
 # --- plain references -------------------------------------------------------------------
 
@@ -262,14 +260,7 @@ TOP_N = 20
 
 
 def _simulated(root, scenario: str):
-    simulate(SIM_MODELS, SIM_SEEDS[scenario], scenario, root / "raw")
-    normalise(root / "raw", root / "snap", source_record({"kind": "simulated"}, root / "raw"))
-    models = pl.read_parquet(root / "snap" / "models.parquet", columns=["model_id", "created_at"])
-    parents = pl.read_parquet(root / "snap" / "parents.parquet")
-    renames = pl.read_parquet(root / "snap" / "renames.parquet")
-    settings = LineageSettings()
-    lin = build_lineage(models, parents, settings, renames)
-    traits = label_traits(root / "snap")
+    lin, traits, settings = simulated_lineage(root, SIM_MODELS, SIM_SEEDS[scenario], scenario)
     frame = drift.drift_edges(lin.edges, lin.nodes, traits, "all", list(settings.variants["all"]))
     return frame, traits
 

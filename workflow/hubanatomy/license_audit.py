@@ -15,10 +15,10 @@ advice: a violation verdict says the declared child license drops terms the pare
 from __future__ import annotations
 
 import re
-from importlib import resources
 
 import polars as pl
 
+from hubanatomy.datafiles import read_data_csv
 from hubanatomy.inference import FamilyBootstrap
 
 VERDICTS = ("compatible", "undetermined", "violation")
@@ -26,9 +26,7 @@ _SEVERITY = {v: i for i, v in enumerate(VERDICTS)}
 
 
 def compatibility_rules() -> pl.DataFrame:
-    path = resources.files("hubanatomy").joinpath("data/license_compatibility.csv")
-    with resources.as_file(path) as p:
-        rules = pl.read_csv(p)
+    rules = read_data_csv("license_compatibility.csv")
     bad = rules.filter(~pl.col("verdict").is_in(VERDICTS))
     if bad.height:
         raise ValueError(f"license_compatibility.csv: unknown verdict in rules "

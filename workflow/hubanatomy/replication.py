@@ -13,13 +13,13 @@ calibrated to the paper's marginals, not a copy of the Hub).
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from hubanatomy import snapshot as snap
+from hubanatomy.datafiles import read_data_csv
 from hubanatomy.languages import language_name
 from hubanatomy.summary import HAS_CARD_MIN_CHARS
 
@@ -32,9 +32,8 @@ CALIBRATION_TOLERANCE = ("rel:0.25", "abs:0.01")
 
 
 def paper_numbers() -> pl.DataFrame:
-    path = resources.files("hubanatomy").joinpath("data/paper_numbers.csv")
-    with resources.as_file(path) as p:
-        return pl.read_csv(p, schema_overrides={"paper": pl.Float64, "section": pl.String})
+    return read_data_csv("paper_numbers.csv",
+                         schema_overrides={"paper": pl.Float64, "section": pl.String})
 
 
 def within(ours: float, paper: float, tolerance: str) -> bool:

@@ -7,12 +7,12 @@ counted in the coverage table, never dropped.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import polars as pl
 
 from hubanatomy import snapshot as snap
+from hubanatomy.datafiles import read_data_csv
 from hubanatomy.summary import HAS_CARD_MIN_CHARS
 
 SET_TRAITS = ("licenses", "languages", "tasks", "libraries")
@@ -23,9 +23,7 @@ PLACEHOLDERS = ("other", "unknown", "none", "")
 
 
 def license_taxonomy() -> pl.DataFrame:
-    path = resources.files("hubanatomy").joinpath("data/license_taxonomy.csv")
-    with resources.as_file(path) as p:
-        table = pl.read_csv(p)
+    table = read_data_csv("license_taxonomy.csv")
     bad = table.filter(~pl.col("class").is_in(LICENSE_CLASSES))
     if bad.height:
         raise ValueError(f"license_taxonomy.csv: unknown class for {bad['license'].to_list()}")
@@ -38,9 +36,7 @@ def value_classes(trait: str) -> dict[str, str]:
     if trait == "licenses":
         return dict(license_taxonomy().select("license", "class").iter_rows())
     if trait == "tasks":
-        path = resources.files("hubanatomy").joinpath("data/task_classes.csv")
-        with resources.as_file(path) as p:
-            return dict(pl.read_csv(p).iter_rows())
+        return dict(read_data_csv("task_classes.csv").iter_rows())
     return {}
 
 
