@@ -28,18 +28,21 @@ from hubanatomy.normalise import normalise, source_record
 from hubanatomy.simulator import simulate
 from hubanatomy.trait_labels import SET_TRAITS, label_traits
 
-# (test, trait, direction the directed scenario plants), checked on relation "all"
+BOTH = ("all", "finetune")
+DIRECTED = "more one-directional than chance (one-sided)"
+# (test, trait, direction the directed scenario plants, variants where it is planted),
+# checked on relation "all"; libraries change only through adapters, absent from fine-tunes
 PLANTED = [
-    ("paired_difference", "card_length_chars", "child < parent"),
-    ("paired_difference", "card_length_words", "child < parent"),
-    ("paired_difference", "auto_generated", "child > parent"),
-    ("paired_difference", "has_card", "child < parent"),
-    ("paired_difference", "n_languages_listed", "child < parent"),
-    ("paired_difference", "n_languages", "child < parent"),
-    ("direction_share", "license_toward_open", "toward open"),
-    ("direction_share", "languages_drop_non_english", "drops non-English"),
-    *[("transition_directedness", t, "more one-directional than chance (one-sided)")
-      for t in SET_TRAITS],
+    ("paired_difference", "card_length_chars", "child < parent", BOTH),
+    ("paired_difference", "card_length_words", "child < parent", BOTH),
+    ("paired_difference", "auto_generated", "child > parent", BOTH),
+    ("paired_difference", "has_card", "child < parent", BOTH),
+    ("paired_difference", "n_languages_listed", "child < parent", BOTH),
+    ("paired_difference", "n_languages", "child < parent", BOTH),
+    ("direction_share", "license_toward_open", "toward open", BOTH),
+    ("direction_share", "languages_drop_non_english", "drops non-English", BOTH),
+    *[("transition_directedness", t, DIRECTED, BOTH) for t in SET_TRAITS if t != "libraries"],
+    ("transition_directedness", "libraries", DIRECTED, ("all",)),
 ]
 
 
@@ -77,10 +80,11 @@ def main() -> None:
             tests = run_tests(work, args.models, seed, scenario, args.replicates)
             shutil.rmtree(work, ignore_errors=True)
             tested = tests.filter(pl.col("p").is_not_null())
-            for test, trait, direction in PLANTED:
+            for test, trait, direction, variants in PLANTED:
                 # an untested planted row (too few families) counts as a miss
                 hits = tests.filter((pl.col("test") == test) & (pl.col("trait") == trait)
-                                    & (pl.col("relation") == "all"))
+                                    & (pl.col("relation") == "all")
+                                    & pl.col("variant").is_in(list(variants)))
                 planted_total += hits.height
                 found = hits.filter((pl.col("q") < 0.05) & (pl.col("direction") == direction))
                 detected += found.height
