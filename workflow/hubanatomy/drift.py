@@ -259,7 +259,7 @@ def non_english_change(frame: pl.DataFrame) -> np.ndarray:
     return np.where(both, np.sign(non_english("p_languages") - non_english("c_languages")), 0)
 
 
-def _test_row(test, description, trait, relation, variant, result, direction) -> dict:
+def result_row(test, description, trait, relation, variant, result, direction) -> dict:
     return {"test": test, "description": description, "trait": trait, "relation": relation,
             "variant": variant, "statistic": result["statistic"], "effect": result["effect"],
             "ci_low": result["low"], "ci_high": result["high"], "p": result["p"],
@@ -267,7 +267,7 @@ def _test_row(test, description, trait, relation, variant, result, direction) ->
             "direction": direction}
 
 
-def _test_frame(rows: list[dict]) -> pl.DataFrame:
+def result_frame(rows: list[dict]) -> pl.DataFrame:
     schema = {c: t for c, t in TEST_SCHEMA.items() if c != "q"}
     return pl.DataFrame(rows, schema=schema)
 
@@ -291,12 +291,12 @@ def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> 
             for group, mask in _groups(frame):
                 m = base & mask
                 result = family_sign_flip_test(diff[m], families[m], 0.0, replicates, seed)
-                rows.append(_test_row(
+                rows.append(result_row(
                     "paired_difference", f"mean child - parent {measure}", measure, group,
                     variant, result, _sign(result["effect"], "child > parent", "child < parent")))
             for group, result in clustered_regression(diff[base], relation[base],
                                                       BASELINE_RELATION, families[base]).items():
-                rows.append(_test_row(
+                rows.append(result_row(
                     "relation_effect", f"change of {measure}: {group} minus {BASELINE_RELATION}",
                     measure, f"{group} vs {BASELINE_RELATION}", variant, result,
                     _sign(result["effect"], f"larger for {group}", f"smaller for {group}")))
@@ -310,9 +310,9 @@ def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> 
             for group, mask in _groups(frame):
                 m = mask & (change != 0)
                 result = direction_share_test(change[m], families[m], replicates, seed)
-                rows.append(_test_row("direction_share", description, name, group, variant,
+                rows.append(result_row("direction_share", description, name, group, variant,
                                       result, _sign(result["effect"] - 0.5, positive, negative)))
-    return _test_frame(rows)
+    return result_frame(rows)
 
 
 def transition_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, trait: str,
@@ -325,7 +325,7 @@ def transition_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, t
         table, result = transitions_table(transition_counts(frame, trait), top, replicates,
                                           seed)
         tables.append(table.select(pl.lit(variant).alias("variant"), pl.all()))
-        rows.append(_test_row(
+        rows.append(result_row(
             "transition_directedness",
             f"share of {trait} transitions in the dominant direction of their pair "
             f"(top {top_n}; family sign-flip test)", trait, ALL, variant, result,
@@ -337,7 +337,7 @@ def transition_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, t
                                   "rank": "source_rank"}), on="source", how="left")
              .join(models.rename({"value": "target", "models": "target_models",
                                   "rank": "target_rank"}), on="target", how="left"))
-    return table, _test_frame(rows)
+    return table, result_frame(rows)
 
 
 def direction_share_test(change: np.ndarray, families: np.ndarray, replicates: int,

@@ -99,7 +99,7 @@ def family_sign_flip_test(values: np.ndarray, families: np.ndarray, null: float,
     """Edge mean of values vs null: family-bootstrap interval, family sign-flip p-value."""
     codes, n_families = factorize(families)
     if n_families < MIN_FAMILIES:
-        return _empty_test(len(values), families)
+        return empty_test(len(values), families)
     deviation = np.bincount(codes, weights=values - null, minlength=n_families)
     per_family = sp.csr_matrix(deviation[:, None])
     _, p, _ = sign_flip_pvalues(per_family, np.array([np.abs(deviation).sum()]), replicates, seed)
@@ -117,8 +117,17 @@ def clustered_mean_test(values: np.ndarray, families: np.ndarray, null: float = 
     design = np.ones((len(values), 1))
     fit = _jackknife_ols(values - null, design, families)
     if fit is None:
-        return _empty_test(len(values), families)
+        return empty_test(len(values), families)
     return _coefficient(fit, 0, len(values))
+
+
+def clustered_slope_test(values: np.ndarray, x: np.ndarray, families: np.ndarray) -> dict:
+    """The slope of values on x (with an intercept), family-jackknife errors."""
+    if len(values) < 3 or len(np.unique(x)) < 2:
+        return empty_test(len(values), families)
+    fit = _jackknife_ols(values, np.column_stack([np.ones(len(x)), x]), families)
+    return empty_test(len(values), families) if fit is None else _coefficient(
+        fit, 1, len(values))
 
 
 def clustered_regression(values: np.ndarray, groups: np.ndarray, baseline: str,
@@ -136,7 +145,7 @@ def clustered_regression(values: np.ndarray, groups: np.ndarray, baseline: str,
         enough = len(np.unique(families[groups == g])) >= MIN_FAMILIES
         fit = _jackknife_ols(values[rows], design, families[rows]) if enough else None
         out[g] = (_coefficient(fit, 1, int((groups == g).sum())) if fit is not None
-                  else _empty_test(int((groups == g).sum()), families[groups == g]))
+                  else empty_test(int((groups == g).sum()), families[groups == g]))
     return out
 
 
@@ -180,7 +189,7 @@ def _coefficient(fit: dict, i: int, n_edges: int) -> dict:
             "n_edges": n_edges, "n_families": int(fit["families"])}
 
 
-def _empty_test(n: int, families: np.ndarray) -> dict:
+def empty_test(n: int, families: np.ndarray) -> dict:
     return {"statistic": np.nan, "effect": np.nan, "low": np.nan, "high": np.nan, "p": np.nan,
             "n_edges": n, "n_families": int(len(np.unique(families)))}
 
