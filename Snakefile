@@ -26,6 +26,7 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/lineage.smk"
 include: "workflow/rules/drift.smk"
 include: "workflow/rules/orderings.smk"
+include: "workflow/rules/similarity.smk"
 include: "workflow/rules/report.smk"
 
 

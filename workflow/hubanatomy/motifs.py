@@ -204,3 +204,33 @@ def sample_pairs(g: MotifGraph, size: int, seed: int, candidates: np.ndarray,
                 "a": occurrences[:, a], "b": occurrences[:, b], "family": cluster,
             }, schema_overrides={"generations_apart": pl.Int64}))
     return pl.concat(frames)
+
+
+def variant_graph(nodes: pl.DataFrame, edges: pl.DataFrame,
+                  relations: list[str]) -> tuple[MotifGraph, int]:
+    """The motif graph of a variant over the snapshot's models (virtual parents have no DNA
+    and are left out), and the number of models."""
+    n_models = int((~nodes["virtual"]).sum())
+    e = edges.filter(~pl.col("parent_virtual") & pl.col("primary_relation").is_in(relations))
+    return (MotifGraph.from_edges(n_models, e["parent_node"].to_numpy(),
+                                  e["child_node"].to_numpy()), n_models)
+
+
+def motif_table(nodes: pl.DataFrame, edges: pl.DataFrame,
+                variants: dict[str, list[str]]) -> pl.DataFrame:
+    """Exact occurrence counts of every motif in every variant."""
+    return pl.concat([motif_counts(*variant_graph(nodes, edges, relations))
+                      .select(pl.lit(variant).alias("variant"), pl.all())
+                      for variant, relations in variants.items()])
+
+
+def sample_all_pairs(nodes: pl.DataFrame, edges: pl.DataFrame, variants: dict[str, list[str]],
+                     size: int, seed: int) -> pl.DataFrame:
+    """sample_pairs of every variant, stacked with a `variant` column."""
+    frames = []
+    for i, (variant, relations) in enumerate(variants.items()):
+        graph, n_models = variant_graph(nodes, edges, relations)
+        family = nodes[f"family_{variant}"].to_numpy()
+        pairs = sample_pairs(graph, size, seed + i, np.arange(n_models), family)
+        frames.append(pairs.select(pl.lit(variant).alias("variant"), pl.all()))
+    return pl.concat(frames)

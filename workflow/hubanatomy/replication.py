@@ -233,3 +233,34 @@ def ordering_values(orderings: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]},
                         schema={"key": pl.String, "value": pl.Float64}).filter(
         pl.col("key").is_in(keys))
+
+
+def similarity_values(table: pl.DataFrame, motifs: pl.DataFrame, cards_kept: int,
+                      samples: int) -> pl.DataFrame:
+    """Our values of the paper's similarity numbers (keys `similarity.*`), on the fine-tune
+    graph as the paper: random pairs, parent-child (edge motif), siblings (two-children motif),
+    grandparent-grandchild (chain motif), and the uncle motif's pairs."""
+    keys = paper_numbers().filter(pl.col("issue") == "similarity")["key"].to_list()
+    values: dict[str, float] = {
+        "data.cards_kept_for_similarity": cards_kept,
+        "similarity.motifs": motifs["motif"].n_unique(),
+        "similarity.configurations": int(motifs.unique("motif")["configurations"].sum()),
+        "similarity.samples_per_configuration": samples,
+    }
+    picks = {
+        "random": ("random", "random pair"), "parent_child": ("edge", "parent-child"),
+        "siblings": ("two_children", "siblings"),
+        "grandparent_grandchild": ("chain", "grandparent-grandchild"),
+        "uncle_motif.parent_child": ("uncle", "parent-child (upper)"),
+        "uncle_motif.siblings": ("uncle", "siblings (parent and uncle)"),
+    }
+    rows = table.filter((pl.col("variant") == "finetune") & (pl.col("measure") == "tfidf"))
+    for text in ("metadata", "cards"):
+        for name, (motif, configuration) in picks.items():
+            hit = rows.filter((pl.col("text") == text) & (pl.col("motif") == motif)
+                              & (pl.col("configuration") == configuration))
+            if hit.height and hit["mean"][0] is not None:
+                values[f"similarity.{text}.tfidf.{name}"] = hit["mean"][0]
+    return pl.DataFrame({"key": list(values), "value": [float(v) for v in values.values()]},
+                        schema={"key": pl.String, "value": pl.Float64}).filter(
+        pl.col("key").is_in(keys))

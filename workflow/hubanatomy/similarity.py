@@ -14,15 +14,21 @@ family-jackknife regression.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
 from hubanatomy.drift import result_frame, result_row
 from hubanatomy.inference import FamilyBootstrap, clustered_slope_test, family_sign_flip_test
+from hubanatomy.lineage import LineageSettings, build_lineage
+from hubanatomy.motifs import MOTIFS, sample_motif, variant_graph
+from hubanatomy.normalise import normalise, source_record
+from hubanatomy.simulator import simulate
 
 MEASURES = ("tfidf", "bow", "levenshtein")
 TEXTS = ("metadata", "cards")
@@ -39,45 +45,40 @@ def dna_texts(models: pl.DataFrame, cards: pl.DataFrame, card_min_chars: int,
 
 
 def fit_vectorizers(texts: pl.Series, features: int, sample: int, seed: int) -> dict:
-    """BoW and TF-IDF vectorizers fitted on a seeded sample of the texts."""
+    """One bag-of-words vocabulary (the `features` most frequent unigrams and bigrams) fitted
+    on a seeded sample of the texts, and TF-IDF weights on the same vocabulary (what
+    TfidfVectorizer with max_features would give, for one tokenisation pass instead of two)."""
     if len(texts) > sample:
         texts = texts.sample(sample, seed=seed)
-    corpus = texts.to_list()
-    options = {"max_features": features, "ngram_range": (1, 2), "dtype": np.float32}
-    return {"bow": CountVectorizer(**options).fit(corpus),
-            "tfidf": TfidfVectorizer(**options).fit(corpus)}
-
-
-def pair_similarities(a: list[str], b: list[str], vectorizers: dict,
-                      workers: int = 1) -> dict[str, np.ndarray]:
-    """measure -> similarity of a[i] and b[i] for every i."""
-    out = {}
-    for name in ("tfidf", "bow"):
-        va = normalize(vectorizers[name].transform(a))
-        vb = normalize(vectorizers[name].transform(b))
-        out[name] = np.asarray(va.multiply(vb).sum(axis=1)).ravel()
-    out["levenshtein"] = process.cpdist(a, b, scorer=Levenshtein.normalized_similarity,
-                                        workers=workers).astype(np.float64)
-    return out
+    counter = CountVectorizer(max_features=features, ngram_range=(1, 2), dtype=np.float32)
+    counts = counter.fit_transform(texts.to_list())
+    return {"bow": counter, "tfidf": TfidfTransformer().fit(counts)}
 
 
 def score_pairs(pairs: pl.DataFrame, texts: pl.DataFrame, ids: pl.Series, vectorizers: dict,
                 workers: int = 1) -> pl.DataFrame:
-    """The sampled pairs (node ids a, b) with a similarity column per measure, for the pairs
-    whose two models both have this DNA."""
+    """The sampled pairs (node ids a, b; any extra columns kept) with a similarity column per
+    measure, for the pairs whose two models both have this DNA. Each model's text is
+    vectorised once, however many pairs it is in."""
     lookup = pl.DataFrame({"node": np.arange(len(ids)), "model_id": ids}).join(
-        texts, on="model_id")
-    scored = (pairs.join(lookup.select(pl.col("node").alias("a"), pl.col("text").alias("ta")),
-                         on="a")
-              .join(lookup.select(pl.col("node").alias("b"), pl.col("text").alias("tb")),
-                    on="b")
-              .sort(["motif", "configuration", "occurrence"]))
+        texts, on="model_id").select("node", "text")
+    have = lookup["node"].implode()
+    scored = pairs.filter(pl.col("a").is_in(have) & pl.col("b").is_in(have))
     if scored.height == 0:
-        return scored.drop("ta", "tb").with_columns(
-            [pl.lit(None, pl.Float64).alias(m) for m in MEASURES])
-    sims = pair_similarities(scored["ta"].to_list(), scored["tb"].to_list(), vectorizers,
-                             workers)
-    return scored.drop("ta", "tb").with_columns(pl.Series(m, sims[m]) for m in MEASURES)
+        return scored.with_columns([pl.lit(None, pl.Float64).alias(m) for m in MEASURES])
+    used = (pl.concat([scored["a"], scored["b"]]).unique().sort().to_frame("node")
+            .join(lookup, on="node", maintain_order="left"))
+    row = np.full(len(ids), -1, dtype=np.int64)
+    row[used["node"].to_numpy()] = np.arange(used.height)
+    counts = vectorizers["bow"].transform(used["text"].to_list())
+    vectors = {"bow": normalize(counts), "tfidf": normalize(vectorizers["tfidf"].transform(counts))}
+    a, b = row[scored["a"].to_numpy()], row[scored["b"].to_numpy()]
+    sims = {m: np.asarray(v[a].multiply(v[b]).sum(axis=1)).ravel() for m, v in vectors.items()}
+    text = used["text"].to_list()
+    sims["levenshtein"] = process.cpdist([text[i] for i in a], [text[i] for i in b],
+                                         scorer=Levenshtein.normalized_similarity,
+                                         workers=workers).astype(np.float64)
+    return scored.with_columns(pl.Series(m, sims[m]) for m in MEASURES)
 
 
 def similarity_table(scored: dict[tuple[str, str], pl.DataFrame], replicates: int,
@@ -161,3 +162,87 @@ def _direction(effect: float, higher: str, lower: str, plain: bool = False) -> s
     if plain:
         return higher if effect > 0 else lower
     return f"{higher} higher" if effect > 0 else f"{lower} higher"
+
+
+def score_all(pairs: pl.DataFrame, models: pl.DataFrame, cards: pl.DataFrame,
+              ids: pl.Series, features: int, fit_sample: int, card_min_chars: int,
+              card_chars: int, seed: int, workers: int = 1) -> pl.DataFrame:
+    """Every sampled pair scored on both DNAs (stacked with a `text` column)."""
+    frames = []
+    for text, dna in dna_texts(models, cards, card_min_chars, card_chars).items():
+        if dna.height < 2:
+            continue
+        vectorizers = fit_vectorizers(dna["text"], features, fit_sample, seed)
+        frames.append(score_pairs(pairs, dna, ids, vectorizers, workers)
+                      .select(pl.lit(text).alias("text"), pl.all()))
+    return pl.concat(frames)
+
+
+def split_scored(scored: pl.DataFrame) -> dict[tuple[str, str], pl.DataFrame]:
+    return {(t, v): scored.filter((pl.col("text") == t) & (pl.col("variant") == v))
+            .drop("text", "variant")
+            for t, v in scored.select("text", "variant").unique(maintain_order=True).iter_rows()}
+
+
+def diff_pair(nodes: pl.DataFrame, edges: pl.DataFrame,
+              chosen: list[str] | None) -> tuple[str, str]:
+    """Figure 4's pair: the configured (parent, child), else a parent and its fine-tune from
+    the largest family of the fine-tune graph (the parent with most fine-tunes, its
+    alphabetically first fine-tune)."""
+    if chosen:
+        return chosen[0], chosen[1]
+    finetunes = edges.filter((pl.col("primary_relation") == "finetune")
+                             & ~pl.col("parent_virtual"))
+    if finetunes.height == 0:
+        raise ValueError("no fine-tune edge to draw a metadata diff for")
+    sizes = nodes.select(pl.col("model_id").alias("parent_id"), "family_size_finetune",
+                         pl.col("children_finetune"))
+    best = (finetunes.join(sizes, on="parent_id")
+            .sort(["family_size_finetune", "children_finetune", "parent_id", "child_id"],
+                  descending=[True, True, False, False]).row(0, named=True))
+    return best["parent_id"], best["child_id"]
+
+
+def directionality_sweep(shares: list[float], models: int, seed: int, workdir,
+                         samples: int, features: int, fit_sample: int, card_min_chars: int,
+                         card_chars: int, replicates: int) -> pl.DataFrame:
+    """The drift schematic made quantitative: simulate the directed scenario with a growing
+    share of siblings following a shared direction (mutation.sibling_shared), and the neutral
+    one; measure siblings and parent-child similarity in two-children motifs of the fine-tune
+    graph."""
+    rows = []
+    runs = [("directed", share) for share in shares] + [("neutral", None)]
+    for i, (scenario, share) in enumerate(runs):
+        root = Path(workdir) / f"run{i}"
+        simulate(models, seed, scenario, root / "raw",
+                 mutation=None if share is None else {"sibling_shared": share})
+        normalise(root / "raw", root / "snap", source_record({"kind": "simulated"}, root / "raw"))
+        snap_models = pl.read_parquet(root / "snap" / "models.parquet")
+        settings = LineageSettings(variants={"finetune": ("finetune",)})
+        lineage = build_lineage(snap_models.select("model_id", "created_at"),
+                                pl.read_parquet(root / "snap" / "parents.parquet"), settings)
+        graph, n_models = variant_graph(lineage.nodes, lineage.edges, ["finetune"])
+        occurrences = sample_motif(graph, "two_children", samples,
+                                   np.random.default_rng(seed), np.arange(n_models))
+        if occurrences is None:
+            continue
+        family = lineage.nodes["family_finetune"].to_numpy()[occurrences[:, 0]]
+        pairs = pl.concat([
+            pl.DataFrame({"configuration": c, "occurrence": np.arange(len(occurrences)),
+                          "a": occurrences[:, x], "b": occurrences[:, y], "family": family})
+            for c, _, _, (x, y) in MOTIFS["two_children"]])
+        scored = score_all(pairs, snap_models, pl.read_parquet(root / "snap" / "cards.parquet"),
+                           lineage.nodes["model_id"], features, fit_sample, card_min_chars,
+                           card_chars, seed)
+        for text in scored["text"].unique(maintain_order=True).to_list():
+            frame = scored.filter(pl.col("text") == text)
+            boot = FamilyBootstrap(frame["family"].to_numpy(), replicates, seed)
+            for configuration in ("siblings", "parent-child"):
+                boot.add(configuration, frame["tfidf"].to_numpy(),
+                         (frame["configuration"] == configuration).to_numpy())
+            for configuration, s in boot.compute().items():
+                rows.append({"scenario": scenario, "sibling_shared": share, "text": text,
+                             "pair_kind": configuration, "tfidf_mean": s["mean"],
+                             "ci_low": s["low"], "ci_high": s["high"], "n": s["n_edges"],
+                             "families": s["n_families"]})
+    return pl.DataFrame(rows, schema_overrides={"sibling_shared": pl.Float64})

@@ -84,9 +84,30 @@ TABLES.update({
     "license_audit": "results/tables/license_audit.csv",
     "license_violations_top": "results/tables/license_violations_top.csv",
 })
-# the parts that contribute rows to results/replication.csv and to results/tables/tests.csv
-REPLICATION_PARTS = ["foundation", "lineage", "drift", "orderings"]
-TEST_PARTS = ["drift", *(f"transitions_{t}" for t in SET_TRAITS)]
+SIMILARITY_CONFIG = config["similarity"]
+for _variant in [*SIMILARITY_CONFIG["variants"], SIMILARITY_CONFIG["figure_variant"]]:
+    if _variant not in LINEAGE_CONFIG["variants"]:
+        raise WorkflowError(f"config: similarity variant {_variant!r} is not one of "
+                            f"lineage.variants ({', '.join(LINEAGE_CONFIG['variants'])})")
+if SIMILARITY_CONFIG["figure_variant"] not in SIMILARITY_CONFIG["variants"]:
+    raise WorkflowError("config: similarity.figure_variant must be one of similarity.variants")
+DNA = ["metadata", "cards"]
+SIMILARITY_MEASURES = ["tfidf", "bow", "levenshtein"]
+FIGURES.update({
+    **{f"similarity_{t}_{m}": f"results/figures/similarity_{t}_{m}.png"
+       for t in DNA for m in SIMILARITY_MEASURES},
+    "metadata_diff": "results/figures/metadata_diff.png",
+    "directionality_sweep": "results/figures/directionality_sweep.png",
+})
+TABLES.update({
+    "motifs": "results/tables/motifs.csv",
+    "similarity": "results/tables/similarity.csv",
+    "directionality_sweep": "results/tables/directionality_sweep.csv",
+})
+# the parts that contribute rows to results/replication.csv
+REPLICATION_PARTS = ["foundation", "lineage", "drift", "orderings", "similarity"]
+# the parts whose tests make results/tables/tests.csv (q-values over all of them)
+TEST_PARTS = ["drift", *(f"transitions_{t}" for t in SET_TRAITS), "similarity"]
 
 
 def all_targets():

@@ -54,14 +54,19 @@ DEFAULT_FILES = ["pytorch_model.bin", "config.json"]
 
 
 def simulate(models: int, seed: int, scenario: str, out_dir: str | Path,
-             chunk: int = CHUNK) -> dict:
-    """Write a simulated raw Hub of `models` models to out_dir; return the ground truth."""
+             chunk: int = CHUNK, mutation: dict | None = None) -> dict:
+    """Write a simulated raw Hub of `models` models to out_dir; return the ground truth.
+    mutation: overrides of the calibration's `mutation` rates (e.g. sibling_shared)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
     if models < 10:
         raise ValueError(f"the simulator needs at least 10 models, got {models}")
     out = Path(out_dir)
     cal = Calibration.default()
+    unknown = set(mutation or {}) - set(cal.raw["mutation"])
+    if unknown:
+        raise ValueError(f"unknown mutation parameters {sorted(unknown)}")
+    cal.raw["mutation"].update(mutation or {})
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
     lin_rng, trait_rng, name_rng, quirk_rng, text_rng, pool_rng = streams
 
@@ -101,7 +106,7 @@ def simulate(models: int, seed: int, scenario: str, out_dir: str | Path,
     })
     writer.finish(
         source={"kind": "simulated", "models": models, "seed": seed, "scenario": scenario,
-                "calibration_sha256": cal.sha256},
+                "calibration_sha256": cal.sha256, **({"mutation": mutation} if mutation else {})},
         ground_truth=truth, truth_nodes=truth_nodes,
     )
     return truth

@@ -1,0 +1,18 @@
+"""Our values of the paper's similarity numbers, for the replication table."""
+
+import polars as pl
+
+from hubanatomy.logs import run_script
+from hubanatomy.replication import similarity_values
+
+
+def main():
+    i, p = snakemake.input, snakemake.params  # noqa: F821
+    cards = pl.read_parquet(i.cards, columns=["status", "length_chars", "auto_generated"])
+    kept = cards.filter((pl.col("status") == "ok") & (pl.col("length_chars") >= p.card_min_chars)
+                        & ~pl.col("auto_generated")).height
+    similarity_values(pl.read_csv(i.table), pl.read_csv(i.motifs), kept, p.samples).write_csv(
+        snakemake.output.values, float_precision=10)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,14 @@
+"""Exact occurrence counts of every motif in every similarity variant."""
+
+from hubanatomy.lineage import read_lineage
+from hubanatomy.logs import run_script
+from hubanatomy.motifs import motif_table
+
+
+def main():
+    nodes, edges = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
+    motif_table(nodes, edges, dict(snakemake.params.variants)).write_csv(  # noqa: F821
+        snakemake.output.table)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,16 @@
+"""Uniform samples of every motif, as pairs of models per configuration."""
+
+from hubanatomy.lineage import read_lineage
+from hubanatomy.logs import run_script
+from hubanatomy.motifs import sample_all_pairs
+from hubanatomy.snapshot import write_parquet
+
+
+def main():
+    p = snakemake.params  # noqa: F821
+    nodes, edges = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
+    pairs = sample_all_pairs(nodes, edges, dict(p.variants), p.samples, p.seed)
+    write_parquet(pairs, snakemake.output.pairs)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821

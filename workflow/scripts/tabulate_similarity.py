@@ -1,0 +1,16 @@
+"""Mean similarity per motif configuration, with family-bootstrap intervals."""
+
+import polars as pl
+
+from hubanatomy.logs import run_script
+from hubanatomy.similarity import similarity_table, split_scored
+
+
+def main():
+    p = snakemake.params  # noqa: F821
+    scored = split_scored(pl.read_parquet(snakemake.input.scored))  # noqa: F821
+    similarity_table(scored, p.replicates, p.seed).write_csv(
+        snakemake.output.table, float_precision=6)  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821
