@@ -393,22 +393,34 @@ def _inherit_cards(rng, t, parent, relation, card, directed, mut, popular):
     parent_len = inherited.lengths
     fresh = hand & (parent_len == 0)  # parent had no hand-written card: write one from scratch
     fresh_counts = np.where(fresh, _paragraph_counts(rng, card, size, popular), 0)
+    kept = inherited.filter(keep)
+    kept_owner = kept.owners()
+    kept_key = np.arange(len(kept_owner)) - np.repeat(kept.offsets[:-1], kept.lengths)
     if directed:
         fresh_counts = np.maximum(1, (fresh_counts * 0.6).astype(np.int64)) * fresh
-        # siblings add the same new paragraphs (the parent's "direction"), plus one of their own
+        # a child opens its card with two new paragraphs, its "direction": the ones its
+        # parent's children share, or (when it does not follow its siblings) its own
         uniq, inverse = np.unique(parent, return_inverse=True)
         shared = rng.integers(0, PARAGRAPH_POOL, (len(uniq), 2))[inverse]
-        follows = hand & ~fresh & (rng.random(size) < mut["sibling_shared"])
-        own = hand & ~fresh & (rng.random(size) < 0.5)
-        add_owner = [np.repeat(np.flatnonzero(follows), 2), np.flatnonzero(own)]
-        add_value = [shared[follows].ravel(), rng.integers(0, PARAGRAPH_POOL, int(own.sum()))]
+        own = rng.integers(0, PARAGRAPH_POOL, (size, 2))
+        follows = rng.random(size) < mut["sibling_shared"]
+        opening = np.where(follows[:, None], shared, own)
+        rows = np.flatnonzero(hand & ~fresh)
+        add_owner = [np.repeat(rows, 2)]
+        add_value = [opening[rows].ravel()]
+        add_key = [np.tile(np.array([-2, -1]), len(rows))]
     else:
         # as many new paragraphs as were dropped, on average: length is unchanged
         refill = rng.poisson((1 - keep_p) * parent_len) * (hand & ~fresh)
         add_owner = [np.repeat(np.arange(size), refill)]
         add_value = [rng.integers(0, PARAGRAPH_POOL, int(refill.sum()))]
+        add_key = [np.full(int(refill.sum()), 10**6)]
     add_owner.append(np.repeat(np.arange(size), fresh_counts))
     add_value.append(rng.integers(0, PARAGRAPH_POOL, int(fresh_counts.sum())))
-    paragraphs = inherited.filter(keep).append(np.concatenate(add_owner),
-                                               np.concatenate(add_value))
+    add_key.append(np.full(int(fresh_counts.sum()), 10**6))
+    owner_all = np.concatenate([kept_owner, *add_owner])
+    key_all = np.concatenate([kept_key, *add_key])
+    order = np.lexsort((key_all, owner_all))
+    paragraphs = Ragged.from_lengths(np.bincount(owner_all, minlength=size),
+                                     np.concatenate([kept.values, *add_value])[order])
     return has_card, auto_card, paragraphs
