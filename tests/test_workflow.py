@@ -27,7 +27,9 @@ TABLES = ["results/tables/snapshot_summary.csv", "results/tables/top_tens.csv",
           "results/tables/transitions_tasks.csv", "results/tables/transitions_libraries.csv",
           "results/tables/tests.csv", "results/tables/orderings.csv",
           "results/tables/ordering_agreement.csv", "results/tables/license_audit.csv",
-          "results/tables/license_violations_top.csv", "results/replication.csv"]
+          "results/tables/license_violations_top.csv", "results/tables/motifs.csv",
+          "results/tables/similarity.csv", "results/tables/directionality_sweep.csv",
+          "results/replication.csv"]
 FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram.png",
            "results/figures/family_size_ccdf.png", "results/figures/generation_depth.png",
            "results/figures/largest_families_over_time.png",
@@ -36,7 +38,10 @@ FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram
            "results/figures/card_length_drift.png", "results/figures/language_drift.png",
            "results/figures/transitions_licenses.png", "results/figures/transitions_languages.png",
            "results/figures/transitions_tasks.png", "results/figures/transitions_libraries.png",
-           "results/figures/license_audit.png"]
+           "results/figures/license_audit.png", "results/figures/metadata_diff.png",
+           "results/figures/directionality_sweep.png",
+           *(f"results/figures/similarity_{t}_{m}.png" for t in ("metadata", "cards")
+             for m in ("tfidf", "bow", "levenshtein"))]
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -76,7 +81,7 @@ def test_same_config_same_bytes(two_runs):
 
 
 def test_replication_table_has_every_paper_number(two_runs):
-    from hubanatomy.replication import COLUMNS, paper_numbers
+    from hubanatomy.replication import COLUMNS, NOT_COMPARABLE, paper_numbers
 
     with open(two_runs[0] / "results" / "replication.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -87,7 +92,8 @@ def test_replication_table_has_every_paper_number(two_runs):
     assert verdicts["data.share_with_card"] in ("calibrated", "off-calibration")
     assert verdicts["data.models_total"] == "not comparable (simulated)"
     assert verdicts["lineage.edges"] == "not comparable (simulated)"
-    assert verdicts["similarity.metadata.tfidf.siblings"] == "not yet computed"
+    assert verdicts["similarity.metadata.tfidf.siblings"] in ("calibrated", "off-calibration")
+    assert verdicts["similarity.samples_per_configuration"] == NOT_COMPARABLE
     assert verdicts["drift.card_length.mean.parent"] in ("calibrated", "off-calibration")
     # ranks of the paper's orders: a count-like unit, not comparable on the simulator
     assert verdicts["ordering.v1.licenses.weighted.rank.gemma"] in (
@@ -103,8 +109,9 @@ def test_tests_table(two_runs):
     tests = pl.read_csv(two_runs[0] / "results" / "tables" / "tests.csv")
     assert tests.columns == TEST_COLUMNS
     assert set(tests["test"]) == {"paired_difference", "relation_effect", "direction_share",
-                                  "transition_directedness"}
-    assert set(tests["variant"]) == {"all", "finetune"}
+                                  "transition_directedness", "similarity_paired",
+                                  "similarity_decline"}
+    assert set(tests["variant"]) == {"all", "finetune", "finetune_adapter"}
     q = benjamini_hochberg(tests["p"].to_numpy())  # q is taken across the whole table
     assert np.allclose(tests["q"].fill_null(np.nan).to_numpy(), q, equal_nan=True)
 
