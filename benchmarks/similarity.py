@@ -1,0 +1,74 @@
+"""Time and peak memory of the genetic-similarity stage on a snapshot, as the workflow runs it
+(default settings: 5,000 samples per motif, three graph variants, vocabularies of 512
+features fitted on 100,000 texts, 1,000 bootstrap resamples and sign flips).
+
+    python benchmarks/similarity.py --snapshot bench/snapshot
+
+The lineage is built first (not counted). The target of the similarity issue at 1.86M models:
+vectorizer fit, motif counting and every sampled configuration in at most 5 minutes and 8 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+import polars as pl
+
+from hubanatomy.lineage import DEFAULT_VARIANTS, LineageSettings, build_lineage
+from hubanatomy.motifs import motif_table, sample_all_pairs
+from hubanatomy.similarity import score_all, similarity_table, similarity_tests, split_scored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--snapshot", required=True)
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--replicates", type=int, default=1000)
+    args = parser.parse_args()
+    variants = {"finetune": ["finetune"], "finetune_adapter": ["finetune", "adapter"],
+                "all": list(DEFAULT_VARIANTS["all"])}
+    settings = LineageSettings(variants={k: tuple(v) for k, v in variants.items()})
+    models = pl.read_parquet(f"{args.snapshot}/models.parquet",
+                             columns=["model_id", "created_at", "metadata_json"])
+    lineage = build_lineage(models.select("model_id", "created_at"),
+                            pl.read_parquet(f"{args.snapshot}/parents.parquet"), settings)
+    cards = pl.read_parquet(f"{args.snapshot}/cards.parquet")
+    seconds = {}
+    start = last = time.perf_counter()
+
+    def lap(name):
+        nonlocal last
+        now = time.perf_counter()
+        seconds[name] = round(now - last, 1)
+        last = now
+
+    counts = motif_table(lineage.nodes, lineage.edges, variants)
+    lap("count_motifs")
+    pairs = sample_all_pairs(lineage.nodes, lineage.edges, variants, args.samples, 1)
+    lap("sample_pairs")
+    scored = score_all(pairs, models, cards, lineage.nodes["model_id"], 512, 100_000, 512, 512,
+                       1, workers=2)
+    lap("fit_and_score")
+    parts = split_scored(scored)
+    similarity_table(parts, args.replicates, 1)
+    lap("table")
+    similarity_tests(parts, args.replicates, 1)
+    lap("tests")
+    seconds["total"] = round(time.perf_counter() - start, 1)
+    print(json.dumps({
+        "pairs": pairs.height, "scored_pairs": scored.height,
+        "motif_occurrences": dict(zip(
+            (counts["variant"] + ":" + counts["motif"]).to_list(),
+            counts["occurrences"].to_list(), strict=True)),
+        "seconds": seconds,
+        "peak_gb_whole_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                       / 1024**2, 2),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
