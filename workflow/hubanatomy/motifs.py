@@ -9,7 +9,8 @@ weighting each anchor by how many occurrences it anchors (k = number of children
   chain          u -> v -> w                                          k(v) per edge u -> v
   three_children u with children v, w, x                              C(k(u), 3)
   fork_below     u -> v, v with children w1, w2                       C(k(v), 2) per edge
-  uncle          u -> v -> w and x another child of u                 k(v) (k(u) - 1) per edge
+  uncle          u -> v -> w and x another child of u, x not w        k(v) (k(u) - 1) - shared
+                                                                      children of u, v per edge
   long_chain     t -> u -> v -> w                                     parents(u) k(v) per edge
 
 Each motif yields several pair configurations (parent-child, siblings, grandparent-
@@ -95,6 +96,22 @@ def _choose3(k):
     return k * (k - 1) * (k - 2) // 6
 
 
+def shared_children(g: MotifGraph) -> np.ndarray:
+    """Per edge u -> v: the number of models that are children of both u and v (the
+    triangles u -> v -> w, u -> w, where the uncle motif's x would be w itself)."""
+    edges = pl.DataFrame({"parent": g.parent, "child": g.child, "edge": np.arange(len(g.parent))})
+    # pairs of parents of the same model, one of them a parent of the other
+    co = (edges.select("parent", "child")
+          .join(edges.select(pl.col("parent").alias("other"), "child"), on="child")
+          .filter(pl.col("parent") != pl.col("other")))
+    hits = (co.join(edges.select(pl.col("parent"), pl.col("child").alias("other"), "edge"),
+                    on=["parent", "other"])
+            .group_by("edge").len())
+    out = np.zeros(len(g.parent), dtype=np.int64)
+    out[hits["edge"].to_numpy()] = hits["len"].to_numpy()
+    return out
+
+
 def motif_weights(g: MotifGraph) -> dict[str, tuple[str, np.ndarray]]:
     """motif -> (what the weights index: 'node' or 'edge', weight per anchor)."""
     k, indeg = g.k, g.indegree
@@ -105,7 +122,7 @@ def motif_weights(g: MotifGraph) -> dict[str, tuple[str, np.ndarray]]:
         "chain": ("edge", kv.astype(np.int64)),
         "three_children": ("node", _choose3(k)),
         "fork_below": ("edge", _choose2(kv)),
-        "uncle": ("edge", kv.astype(np.int64) * (k[g.parent] - 1)),
+        "uncle": ("edge", kv.astype(np.int64) * (k[g.parent] - 1) - shared_children(g)),
         "long_chain": ("edge", indeg[g.parent].astype(np.int64) * kv),
     }
 
@@ -172,16 +189,31 @@ def sample_motif(g: MotifGraph, motif: str, size: int, rng,
         j = _distinct(rng, k[v], [i])
         return np.column_stack([u, v, _nth_child(g, v, i), _nth_child(g, v, j)])
     if motif == "uncle":
-        w = _nth_child(g, v, _distinct(rng, k[v], []))
-        position_of_v = anchor - g.child_ptr[u]
-        x = _nth_child(g, u, _distinct(rng, k[u], [position_of_v]))
-        return np.column_stack([u, v, w, x])
+        return _sample_uncles(g, size, rng)
     if motif == "long_chain":
         t = g.parent_by_child[g.parent_ptr[u]
                               + (rng.random(size) * g.indegree[u]).astype(np.int64)]
         w = _nth_child(g, v, _distinct(rng, k[v], []))
         return np.column_stack([t, u, v, w])
     raise ValueError(f"unknown motif {motif!r}")
+
+
+def _sample_uncles(g: MotifGraph, size: int, rng) -> np.ndarray:
+    """u -> v -> w and x another child of u with x not w, uniformly: propose from the larger
+    set where only x != v is required (edge weighted by k(v)(k(u) - 1), w and x uniform) and
+    redraw the proposals with x == w, which leaves the valid ones equally likely."""
+    k = g.k
+    proposal = k[g.child].astype(np.float64) * (k[g.parent] - 1)
+    out = np.empty((size, 4), dtype=np.int64)
+    todo = np.arange(size)
+    while len(todo):
+        anchor = _draw(rng, proposal, len(todo))
+        u, v = g.parent[anchor], g.child[anchor]
+        w = _nth_child(g, v, _distinct(rng, k[v], []))
+        x = _nth_child(g, u, _distinct(rng, k[u], [anchor - g.child_ptr[u]]))
+        out[todo] = np.column_stack([u, v, w, x])
+        todo = todo[x == w]
+    return out
 
 
 def sample_pairs(g: MotifGraph, size: int, seed: int, candidates: np.ndarray,
