@@ -19,7 +19,13 @@ import polars as pl
 
 from hubanatomy.lineage import DEFAULT_VARIANTS, LineageSettings, build_lineage
 from hubanatomy.motifs import motif_table, sample_all_pairs
-from hubanatomy.similarity import score_all, similarity_table, similarity_tests, split_scored
+from hubanatomy.similarity import (
+    read_dna,
+    score_all,
+    similarity_table,
+    similarity_tests,
+    split_scored,
+)
 
 
 def main() -> None:
@@ -32,11 +38,9 @@ def main() -> None:
     variants = {"finetune": ["finetune"], "finetune_adapter": ["finetune", "adapter"],
                 "all": list(DEFAULT_VARIANTS["all"])}
     settings = LineageSettings(variants={k: tuple(v) for k, v in variants.items()})
-    models = pl.read_parquet(f"{args.snapshot}/models.parquet",
-                             columns=["model_id", "created_at", "metadata_json"])
-    lineage = build_lineage(models.select("model_id", "created_at"),
+    lineage = build_lineage(pl.read_parquet(f"{args.snapshot}/models.parquet",
+                                            columns=["model_id", "created_at"]),
                             pl.read_parquet(f"{args.snapshot}/parents.parquet"), settings)
-    cards = pl.read_parquet(f"{args.snapshot}/cards.parquet")
     seconds = {}
     start = last = time.perf_counter()
 
@@ -50,8 +54,8 @@ def main() -> None:
     lap("count_motifs")
     pairs = sample_all_pairs(lineage.nodes, lineage.edges, variants, args.samples, 1)
     lap("sample_pairs")
-    scored = score_all(pairs, models, cards, lineage.nodes["model_id"], 512, 100_000, 512, 512,
-                       1, workers=2)
+    scored = score_all(pairs, read_dna(args.snapshot, 512, 512), lineage.nodes["model_id"], 512,
+                       100_000, 1, workers=2)
     lap("fit_and_score")
     parts = split_scored(scored)
     similarity_table(parts, args.replicates, 1)

@@ -15,8 +15,8 @@ from hubanatomy.motifs import sample_all_pairs
 from hubanatomy.similarity import (
     MEASURES,
     diff_pair,
-    dna_texts,
     fit_vectorizers,
+    read_dna,
     score_all,
     score_pairs,
     similarity_table,
@@ -188,10 +188,10 @@ def test_fit_vectorizers_sample_is_seeded():
 
 
 # ---------------------------------------------------------------------------------------------
-# 7. dna_texts
+# 7. read_dna
 
 
-def test_dna_texts_filters_and_truncates():
+def test_read_dna_filters_and_truncates(tmp_path):
     models = pl.DataFrame({"model_id": ["a", "b", "c"],
                            "metadata_json": ['{"id":"a"}', None, '{"id":"c"}']})
     long_card = "x" * 40 + "TAIL"
@@ -201,7 +201,9 @@ def test_dna_texts_filters_and_truncates():
         "status": ["ok", "ok", "ok", "ok", "missing", "ok", "missing"],
         "auto_generated": [False, False, False, True, False, False, False],
     }).with_columns(length_chars=pl.col("card").str.len_chars().fill_null(0))
-    out = dna_texts(models, cards, card_min_chars=20, card_chars=25)
+    models.write_parquet(tmp_path / "models.parquet")
+    cards.write_parquet(tmp_path / "cards.parquet")
+    out = read_dna(tmp_path, card_min_chars=20, card_chars=25)
     assert set(out) == {"metadata", "cards"}
     assert dict(out["metadata"].iter_rows()) == {"a": '{"id":"a"}', "c": '{"id":"c"}'}
     # a: truncated to 25; b: exactly the minimum, kept whole; c: too short; d: auto-generated;
@@ -221,11 +223,8 @@ def simulated_scores(tmp_path_factory):
     variants = {"finetune": list(settings.variants["finetune"]),
                 "all": list(settings.variants["all"])}
     pairs = sample_all_pairs(lineage.nodes, lineage.edges, variants, 300, 1)
-    models = pl.read_parquet(root / "snap" / "models.parquet",
-                             columns=["model_id", "metadata_json"])
-    cards = pl.read_parquet(root / "snap" / "cards.parquet")
-    scored = score_all(pairs, models, cards, lineage.nodes["model_id"], 512, 20_000, 512, 512,
-                       1)
+    scored = score_all(pairs, read_dna(root / "snap", 512, 512), lineage.nodes["model_id"], 512,
+                       20_000, 1)
     split = split_scored(scored)
     return {"lineage": lineage, "variants": variants, "pairs": pairs, "scored": scored,
             "table": similarity_table(split, 200, 1), "tests": similarity_tests(split, 200, 1)}

@@ -34,14 +34,17 @@ MEASURES = ("tfidf", "bow", "levenshtein")
 TEXTS = ("metadata", "cards")
 
 
-def dna_texts(models: pl.DataFrame, cards: pl.DataFrame, card_min_chars: int,
-              card_chars: int) -> dict[str, pl.DataFrame]:
-    """text kind -> (model_id, text) of the models that have that DNA."""
-    metadata = models.select("model_id", pl.col("metadata_json").alias("text")).drop_nulls()
-    card = (cards.filter((pl.col("status") == "ok") & (pl.col("length_chars") >= card_min_chars)
-                         & ~pl.col("auto_generated"))
+def read_dna(snapshot_dir, card_min_chars: int, card_chars: int) -> dict[str, pl.DataFrame]:
+    """text kind -> (model_id, text) of the models that have that DNA, read with the filters
+    pushed into the parquet scan (the full cards never sit in memory)."""
+    d = Path(snapshot_dir)
+    metadata = (pl.scan_parquet(d / "models.parquet")
+                .select("model_id", pl.col("metadata_json").alias("text")).drop_nulls())
+    card = (pl.scan_parquet(d / "cards.parquet")
+            .filter((pl.col("status") == "ok") & (pl.col("length_chars") >= card_min_chars)
+                    & ~pl.col("auto_generated"))
             .select("model_id", pl.col("card").str.slice(0, card_chars).alias("text")))
-    return {"metadata": metadata, "cards": card}
+    return {"metadata": metadata.collect(), "cards": card.collect()}
 
 
 def fit_vectorizers(texts: pl.Series, features: int, sample: int, seed: int) -> dict:
@@ -60,14 +63,14 @@ def score_pairs(pairs: pl.DataFrame, texts: pl.DataFrame, ids: pl.Series, vector
     """The sampled pairs (node ids a, b; any extra columns kept) with a similarity column per
     measure, for the pairs whose two models both have this DNA. Each model's text is
     vectorised once, however many pairs it is in."""
-    lookup = pl.DataFrame({"node": np.arange(len(ids)), "model_id": ids}).join(
-        texts, on="model_id").select("node", "text")
+    nodes = pl.concat([pairs["a"], pairs["b"]]).unique().sort().to_frame("node")
+    lookup = (nodes.with_columns(model_id=ids.gather(nodes["node"]))
+              .join(texts, on="model_id").select("node", "text"))
     have = lookup["node"].implode()
     scored = pairs.filter(pl.col("a").is_in(have) & pl.col("b").is_in(have))
     if scored.height == 0:
         return scored.with_columns([pl.lit(None, pl.Float64).alias(m) for m in MEASURES])
-    used = (pl.concat([scored["a"], scored["b"]]).unique().sort().to_frame("node")
-            .join(lookup, on="node", maintain_order="left"))
+    used = lookup.sort("node")
     row = np.full(len(ids), -1, dtype=np.int64)
     row[used["node"].to_numpy()] = np.arange(used.height)
     counts = vectorizers["bow"].transform(used["text"].to_list())
@@ -164,12 +167,11 @@ def _direction(effect: float, higher: str, lower: str, plain: bool = False) -> s
     return f"{higher} higher" if effect > 0 else f"{lower} higher"
 
 
-def score_all(pairs: pl.DataFrame, models: pl.DataFrame, cards: pl.DataFrame,
-              ids: pl.Series, features: int, fit_sample: int, card_min_chars: int,
-              card_chars: int, seed: int, workers: int = 1) -> pl.DataFrame:
-    """Every sampled pair scored on both DNAs (stacked with a `text` column)."""
+def score_all(pairs: pl.DataFrame, dna_texts: dict[str, pl.DataFrame], ids: pl.Series,
+              features: int, fit_sample: int, seed: int, workers: int = 1) -> pl.DataFrame:
+    """Every sampled pair scored on both DNAs (read_dna), stacked with a `text` column."""
     frames = []
-    for text, dna in dna_texts(models, cards, card_min_chars, card_chars).items():
+    for text, dna in dna_texts.items():
         if dna.height < 2:
             continue
         vectorizers = fit_vectorizers(dna["text"], features, fit_sample, seed)
@@ -217,9 +219,9 @@ def directionality_sweep(shares: list[float], models: int, seed: int, workdir,
         simulate(models, seed, scenario, root / "raw",
                  mutation=None if share is None else {"sibling_shared": share})
         normalise(root / "raw", root / "snap", source_record({"kind": "simulated"}, root / "raw"))
-        snap_models = pl.read_parquet(root / "snap" / "models.parquet")
         settings = LineageSettings(variants={"finetune": ("finetune",)})
-        lineage = build_lineage(snap_models.select("model_id", "created_at"),
+        lineage = build_lineage(pl.read_parquet(root / "snap" / "models.parquet",
+                                                columns=["model_id", "created_at"]),
                                 pl.read_parquet(root / "snap" / "parents.parquet"), settings)
         graph, n_models = variant_graph(lineage.nodes, lineage.edges, ["finetune"])
         occurrences = sample_motif(graph, "two_children", samples,
@@ -231,9 +233,8 @@ def directionality_sweep(shares: list[float], models: int, seed: int, workdir,
             pl.DataFrame({"configuration": c, "occurrence": np.arange(len(occurrences)),
                           "a": occurrences[:, x], "b": occurrences[:, y], "family": family})
             for c, _, _, (x, y) in MOTIFS["two_children"]])
-        scored = score_all(pairs, snap_models, pl.read_parquet(root / "snap" / "cards.parquet"),
-                           lineage.nodes["model_id"], features, fit_sample, card_min_chars,
-                           card_chars, seed)
+        scored = score_all(pairs, read_dna(root / "snap", card_min_chars, card_chars),
+                           lineage.nodes["model_id"], features, fit_sample, seed)
         for text in scored["text"].unique(maintain_order=True).to_list():
             frame = scored.filter(pl.col("text") == text)
             boot = FamilyBootstrap(frame["family"].to_numpy(), replicates, seed)

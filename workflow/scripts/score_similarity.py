@@ -1,19 +1,20 @@
 """Similarity of every sampled pair on both DNAs and all three measures."""
 
+from pathlib import Path
+
 import polars as pl
 
 from hubanatomy.logs import run_script
-from hubanatomy.similarity import score_all
+from hubanatomy.similarity import read_dna, score_all
 from hubanatomy.snapshot import write_parquet
 
 
 def main():
     i, p = snakemake.input, snakemake.params  # noqa: F821
-    scored = score_all(pl.read_parquet(i.pairs),
-                       pl.read_parquet(i.models, columns=["model_id", "metadata_json"]),
-                       pl.read_parquet(i.cards), pl.read_parquet(i.nodes)["model_id"],
-                       p.features, p.fit_sample, p.card_min_chars, p.card_chars, p.seed,
-                       workers=snakemake.threads)  # noqa: F821
+    dna = read_dna(Path(i.models).parent, p.card_min_chars, p.card_chars)
+    scored = score_all(pl.read_parquet(i.pairs), dna,
+                       pl.read_parquet(i.nodes, columns=["model_id"])["model_id"],
+                       p.features, p.fit_sample, p.seed, workers=snakemake.threads)  # noqa: F821
     write_parquet(scored, snakemake.output.scored)  # noqa: F821
 
 
