@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import time
 
 import polars as pl
+from laps import Laps
 
 from hubanatomy import drift
 from hubanatomy.lineage import LineageSettings, build_lineage
@@ -32,15 +32,8 @@ def main() -> None:
     lineage = build_lineage(pl.read_parquet(f"{args.snapshot}/models.parquet",
                                             columns=["model_id", "created_at"]),
                             pl.read_parquet(f"{args.snapshot}/parents.parquet"), settings)
-    seconds = {}
-    start = last = time.perf_counter()
-
-    def lap(name):
-        nonlocal last
-        now = time.perf_counter()
-        seconds[name] = round(now - last, 1)
-        last = now
-
+    laps = Laps()
+    lap = laps.lap
     traits = label_traits(args.snapshot)
     lap("label_traits")
     frames = drift.split_variants(drift.all_drift_edges(
@@ -57,10 +50,9 @@ def main() -> None:
         parts.append(drift.transition_analysis(frames, traits, trait, 20, args.replicates, 1)[1])
     lap("transitions")
     tests = drift.finalise_tests(parts)
-    seconds["total"] = round(time.perf_counter() - start, 1)
     print(json.dumps({
         "edges": {v: f.height for v, f in frames.items()},
-        "tests": tests.height, "seconds": seconds,
+        "tests": tests.height, "seconds": laps.total(),
         "peak_gb_whole_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                        / 1024**2, 2),
     }, indent=2))

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import time
 
 import polars as pl
+from laps import Laps
 
 from hubanatomy.lineage import DEFAULT_VARIANTS, LineageSettings, build_lineage
 from hubanatomy.motifs import motif_table, sample_all_pairs
@@ -41,15 +41,8 @@ def main() -> None:
     lineage = build_lineage(pl.read_parquet(f"{args.snapshot}/models.parquet",
                                             columns=["model_id", "created_at"]),
                             pl.read_parquet(f"{args.snapshot}/parents.parquet"), settings)
-    seconds = {}
-    start = last = time.perf_counter()
-
-    def lap(name):
-        nonlocal last
-        now = time.perf_counter()
-        seconds[name] = round(now - last, 1)
-        last = now
-
+    laps = Laps()
+    lap = laps.lap
     counts = motif_table(lineage.nodes, lineage.edges, variants)
     lap("count_motifs")
     pairs = sample_all_pairs(lineage.nodes, lineage.edges, variants, args.samples, 1)
@@ -62,13 +55,12 @@ def main() -> None:
     lap("table")
     similarity_tests(parts, args.replicates, 1)
     lap("tests")
-    seconds["total"] = round(time.perf_counter() - start, 1)
     print(json.dumps({
         "pairs": pairs.height, "scored_pairs": scored.height,
         "motif_occurrences": dict(zip(
             (counts["variant"] + ":" + counts["motif"]).to_list(),
             counts["occurrences"].to_list(), strict=True)),
-        "seconds": seconds,
+        "seconds": laps.total(),
         "peak_gb_whole_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                        / 1024**2, 2),
     }, indent=2))
