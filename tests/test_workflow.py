@@ -167,7 +167,7 @@ def test_one_figure_alone(tmp_path):
 @pytest.mark.parametrize("override, expected", [
     ("bogus=1", "'bogus' was unexpected"),
     ("simulated={models: lots, seed: 1, scenario: directed}", "simulated']['models']"),
-    ("source=archive", "not available yet"),
+    ("archive={repo_id: no-slash, revision: null, endpoint: null}", "repo_id"),
     ("source=snapshot", "snapshot.path is not set"),
 ])
 def test_config_mistakes_stop_the_run(tmp_path, override, expected):

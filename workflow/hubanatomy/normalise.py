@@ -117,6 +117,10 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
         },
         "packages": snap.package_versions(),
     }
+    # what the acquisition saw (request counts, problems with model ids), when it says so
+    acquisition = raw.read_raw_manifest(raw_root).get("acquisition") if raw_root.is_dir() else None
+    if acquisition:
+        manifest["acquisition"] = acquisition
     truth = raw_root / raw.GROUND_TRUTH if raw_root.is_dir() else None
     if truth is not None and truth.is_file():
         (out / snap.GROUND_TRUTH).write_bytes(truth.read_bytes())
@@ -128,8 +132,9 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
 def source_record(configured: dict, raw_root: str | Path) -> dict:
     """The manifest's `source`: the configured identity, completed by what the raw data says of
     itself (the simulator's parameters, a crawl's window) and, for a local file, its sha256."""
-    record = {**dict(configured), **raw.read_raw_manifest(raw_root).get("source", {})}
-    if record.get("kind") == "snapshot":
+    described = raw.read_raw_manifest(raw_root).get("source", {})
+    record = {**dict(configured), **described}
+    if record.get("kind") == "snapshot" and not described:
         files = raw.model_files(raw_root) + raw.card_files(raw_root)
         record["path"] = str(raw_root)
         record["sha256"] = (snap.sha256_file(files[0]) if len(files) == 1 else

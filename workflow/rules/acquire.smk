@@ -19,6 +19,94 @@ rule simulate_hub:
         "../scripts/simulate_hub.py"
 
 
+
+rule download_archive:
+    output:
+        raw=directory(ARCHIVE_RAW),
+    params:
+        archive=config["archive"],
+    log:
+        log_path("download_archive"),
+    benchmark:
+        benchmark_path("download_archive")
+    conda:
+        ENV
+    script:
+        "../scripts/download_archive.py"
+
+
+rule convert_local_archive:
+    input:
+        files=local_archive_files(config["snapshot"]["path"]) if config["snapshot"]["path"] else [],
+    output:
+        raw=directory(LOCAL_ARCHIVE_RAW),
+    log:
+        log_path("convert_local_archive"),
+    benchmark:
+        benchmark_path("convert_local_archive")
+    conda:
+        ENV
+    script:
+        "../scripts/convert_local_archive.py"
+
+
+# The crawl: list pages, then card shards (scatter: separate jobs, on a cluster too), then
+# gather. Its data lives in results/raw/crawl outside the rules' outputs (only flag files are
+# declared), so a failed or killed job never makes Snakemake delete what was fetched: the
+# rerun resumes.
+scattergather:
+    crawl_cards=config["crawl"]["shards"],
+
+
+rule crawl_list:
+    output:
+        f"{CRAWL_RAW}/state/list.done",
+    params:
+        crawl=config["crawl"],
+    log:
+        log_path("crawl_list"),
+    benchmark:
+        benchmark_path("crawl_list")
+    conda:
+        ENV
+    script:
+        "../scripts/crawl_list.py"
+
+
+rule crawl_cards:
+    input:
+        f"{CRAWL_RAW}/state/list.done",
+    output:
+        f"{CRAWL_RAW}/state/cards-{{scatteritem}}.done",
+    params:
+        crawl=config["crawl"],
+    threads: 1
+    log:
+        log_path("crawl_cards_{scatteritem}"),
+    benchmark:
+        benchmark_path("crawl_cards_{scatteritem}")
+    conda:
+        ENV
+    script:
+        "../scripts/crawl_cards.py"
+
+
+rule gather_crawl:
+    input:
+        gather.crawl_cards(f"{CRAWL_RAW}/state/cards-{{scatteritem}}.done"),
+    output:
+        f"{CRAWL_RAW}/raw_manifest.json",
+    params:
+        crawl=config["crawl"],
+    log:
+        log_path("gather_crawl"),
+    benchmark:
+        benchmark_path("gather_crawl")
+    conda:
+        ENV
+    script:
+        "../scripts/gather_crawl.py"
+
 rule normalise_snapshot:
     input:
         raw=raw_source(),

@@ -131,24 +131,41 @@ def benchmark_path(rule):
     return f"results/benchmarks/{rule}.tsv"
 
 
+ARCHIVE_RAW = "results/raw/archive"
+CRAWL_RAW = "results/raw/crawl"
+LOCAL_ARCHIVE_RAW = "results/raw/snapshot"
+ARCHIVE_SUFFIXES = (".csv", ".parquet")
+
+
+def local_archive_files(path):
+    """The archive-schema files (CSV/parquet) of a local snapshot.path, or [] if it is raw."""
+    path = Path(path)
+    if path.is_file():
+        return [str(path)] if path.suffix in ARCHIVE_SUFFIXES else []
+    if (path / "models").is_dir() or (path / "models.jsonl").is_file():
+        return []
+    return sorted(str(f) for f in path.rglob("*") if f.suffix in ARCHIVE_SUFFIXES)
+
+
 def raw_source():
-    """The raw input of the snapshot, or a clear parse-time error when there is none."""
+    """The raw input of the snapshot (a raw directory, or the file that marks one complete),
+    or a clear parse-time error when it cannot be had."""
     source = config["source"]
     if source == "simulated":
         return SIMULATED_RAW
-    if source == "snapshot":
-        path = config["snapshot"]["path"]
-        if not path:
-            raise WorkflowError(
-                "config: source is 'snapshot' but snapshot.path is not set; give a raw JSONL "
-                "file or directory, e.g. --config source=snapshot snapshot='{path: my.jsonl}'")
-        if not Path(path).exists():
-            raise WorkflowError(f"config: snapshot.path {path!r} does not exist")
-        return path
-    raise WorkflowError(
-        f"config: source {source!r} is not available yet (the Hub acquisition stage is still "
-        "to be built). Run offline with --config source=simulated, or use source: snapshot "
-        "with snapshot.path pointing at a local raw JSONL file.")
+    if source == "archive":
+        return ARCHIVE_RAW
+    if source == "crawl":
+        return f"{CRAWL_RAW}/raw_manifest.json"
+    path = config["snapshot"]["path"]
+    if not path:
+        raise WorkflowError(
+            "config: source is 'snapshot' but snapshot.path is not set; give a raw JSONL "
+            "file or directory, or archive-schema CSV/parquet files, e.g. --config "
+            "source=snapshot snapshot='{path: my.jsonl}'")
+    if not Path(path).exists():
+        raise WorkflowError(f"config: snapshot.path {path!r} does not exist")
+    return LOCAL_ARCHIVE_RAW if local_archive_files(path) else path
 
 
 def source_identity():

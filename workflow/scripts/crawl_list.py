@@ -1,0 +1,15 @@
+"""Crawl step 1: the Hub's model list, page by page (resumable)."""
+
+from pathlib import Path
+
+from hubanatomy.crawl import CrawlSettings, crawl_list
+from hubanatomy.logs import run_script
+
+
+def main():
+    done = Path(snakemake.output[0])  # noqa: F821
+    crawl_list(done.parent.parent, CrawlSettings.from_config(snakemake.params.crawl))  # noqa: F821
+    done.touch()
+
+
+run_script(snakemake, main)  # noqa: F821

@@ -1,0 +1,13 @@
+"""The paper's frozen dataset from the Hub (pinned revision) -> the raw format."""
+
+from hubanatomy.archive import download_archive
+from hubanatomy.logs import run_script
+
+
+def main():
+    archive = snakemake.params.archive  # noqa: F821
+    download_archive(archive["repo_id"], archive["revision"], snakemake.output.raw,  # noqa: F821
+                     endpoint=archive["endpoint"])
+
+
+run_script(snakemake, main)  # noqa: F821

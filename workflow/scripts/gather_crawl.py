@@ -1,0 +1,15 @@
+"""Crawl step 3: renames, problems and the raw manifest with the crawl's time window."""
+
+from pathlib import Path
+
+from hubanatomy.crawl import CrawlSettings, gather
+from hubanatomy.logs import run_script
+
+
+def main():
+    root = Path(snakemake.output[0]).parent  # noqa: F821
+    gather(root, CrawlSettings.from_config(snakemake.params.crawl),  # noqa: F821
+           shards=len(snakemake.input))  # noqa: F821
+
+
+run_script(snakemake, main)  # noqa: F821
