@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from hubanatomy.errors import InputError
@@ -27,6 +28,52 @@ def _normalise(args) -> None:
                       "rejected": manifest["normalise"]["rejects_by_reason"]}, indent=2))
 
 
+def _crawl(args) -> None:
+    from hubanatomy.crawl import CrawlSettings, run_crawl
+
+    settings = CrawlSettings(
+        endpoint=args.endpoint, max_models=args.max_models, workers=args.workers,
+        api_requests_per_window=args.api_limit, resolver_requests_per_window=args.resolver_limit,
+        window_seconds=args.window, page_size=args.page_size, max_retries=args.max_retries,
+        max_card_bytes=args.max_card_bytes, backoff_seconds=args.backoff,
+        flush_records=args.flush_records)
+    manifest = run_crawl(args.out, settings, shards=args.shards, jobs=args.jobs)
+    print(json.dumps(manifest["acquisition"]["requests"], indent=2))
+
+
+def _serve_hub(args) -> None:
+    import tempfile
+    import threading
+
+    from hubanatomy.arxiv import emulated_response
+    from hubanatomy.hub_emulator import Faults, HubEmulator
+
+    faults = Faults(
+        api_limit=args.api_limit, resolver_limit=args.resolver_limit,
+        window_seconds=args.window, error_rate=args.error_rate, error_burst=args.error_burst,
+        slow_rate=args.slow_rate, slow_seconds=args.slow_seconds,
+        truncate_rate=args.truncate_rate, malformed_rate=args.malformed_rate, seed=args.seed)
+    with tempfile.TemporaryDirectory(prefix="hub-emulator-") as tmp:
+        datasets = {}
+        if args.dataset_repo:
+            from hubanatomy.archive import write_archive
+
+            write_archive(args.raw, tmp, fmt=args.archive_format, shards=args.archive_shards)
+            datasets[args.dataset_repo] = tmp
+        emulator = HubEmulator(args.raw, faults, datasets=datasets, arxiv=emulated_response,
+                               host=args.host, port=args.port)
+        stop = threading.Event()
+        # SIGTERM (e.g. from a test or a workflow manager) stops as cleanly as Ctrl-C
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with emulator:
+            print(emulator.url, flush=True)
+            try:
+                while not stop.wait(1.0):
+                    pass
+            except KeyboardInterrupt:
+                pass
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hubanatomy", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +92,50 @@ def build_parser() -> argparse.ArgumentParser:
                       help="what the raw data is (recorded in the manifest)")
     norm.add_argument("--max-reject-fraction", type=float, default=0.01)
     norm.set_defaults(run=_normalise)
+
+    crawl = commands.add_parser("crawl", help="crawl a Hub (or the emulator) into the raw "
+                                "format; rerun the same command to resume")
+    crawl.add_argument("--endpoint", default="https://huggingface.co")
+    crawl.add_argument("--out", required=True, help="crawl directory (raw format)")
+    crawl.add_argument("--max-models", type=int, default=None)
+    crawl.add_argument("--shards", type=int, default=1, help="card shards")
+    crawl.add_argument("--jobs", type=int, default=1, help="shards run at once (processes)")
+    crawl.add_argument("--workers", type=int, default=8, help="fetching threads per shard")
+    crawl.add_argument("--api-limit", type=int, default=1000, help="API requests per window")
+    crawl.add_argument("--resolver-limit", type=int, default=5000,
+                       help="resolver (card) requests per window")
+    crawl.add_argument("--window", type=float, default=300.0, help="window length, seconds")
+    crawl.add_argument("--page-size", type=int, default=1000)
+    crawl.add_argument("--max-retries", type=int, default=8)
+    crawl.add_argument("--max-card-bytes", type=int, default=2_000_000)
+    crawl.add_argument("--backoff", type=float, default=1.0,
+                       help="first retry delay after a 5xx or network error, seconds")
+    crawl.add_argument("--flush-records", type=int, default=1000,
+                       help="card records per checkpointed part file")
+    crawl.set_defaults(run=_crawl)
+
+    hub = commands.add_parser("serve-hub", help="serve a raw directory like the Hugging Face "
+                              "Hub on loopback (offline tests of the crawl and downloads)")
+    hub.add_argument("--raw", required=True, help="raw directory to serve")
+    hub.add_argument("--host", default="127.0.0.1")
+    hub.add_argument("--port", type=int, required=True, help="port (0: any free port)")
+    hub.add_argument("--seed", type=int, default=0, help="seed of the injected faults")
+    hub.add_argument("--api-limit", type=int, default=None, help="API requests per window")
+    hub.add_argument("--resolver-limit", type=int, default=None,
+                     help="resolver requests per window")
+    hub.add_argument("--window", type=float, default=300.0, help="window length, seconds")
+    hub.add_argument("--error-rate", type=float, default=0.0,
+                     help="share of requests answered 5xx on their first attempts")
+    hub.add_argument("--error-burst", type=int, default=1, help="failing attempts each")
+    hub.add_argument("--slow-rate", type=float, default=0.0)
+    hub.add_argument("--slow-seconds", type=float, default=0.5)
+    hub.add_argument("--truncate-rate", type=float, default=0.0)
+    hub.add_argument("--malformed-rate", type=float, default=0.0)
+    hub.add_argument("--dataset-repo", default=None,
+                     help="also serve the raw data in the archive schema as this dataset repo")
+    hub.add_argument("--archive-format", choices=("parquet", "csv"), default="parquet")
+    hub.add_argument("--archive-shards", type=int, default=1)
+    hub.set_defaults(run=_serve_hub)
     return parser
 
 

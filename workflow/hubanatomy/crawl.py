@@ -23,6 +23,7 @@ errors are retried with jittered exponential backoff, 404 on a card means "no ca
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import random
@@ -30,7 +31,8 @@ import re
 import threading
 import time
 import zlib
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +40,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx2
 import orjson
+import polars as pl
 from huggingface_hub.utils import build_hf_headers, get_session
 
 from hubanatomy import raw
@@ -195,12 +198,37 @@ def _check_endpoint(root: Path, settings: CrawlSettings) -> dict:
     return state
 
 
+@contextmanager
+def _exclusive(root: Path, step: str):
+    """Hold the step's lock for as long as it runs. A crawl killed with -9 leaves its shard
+    processes running; a rerun must not write the same shard at the same time (duplicates),
+    so it stops with a message instead. The kernel drops the lock when its holder dies."""
+    path = root / STATE / f"{step}.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise CrawlError(f"{root}: step {step} is running in another process (pid "
+                             f"{handle.read().strip() or '?'}); wait for it or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
 # ---------------------------------------------------------------------------------- list
 
 def crawl_list(root: str | Path, settings: CrawlSettings) -> dict:
     """Step 1: page through the list API into models/part-*.jsonl; returns the list state."""
     root = Path(root)
     (root / STATE).mkdir(parents=True, exist_ok=True)
+    with _exclusive(root, "list"):
+        return _crawl_list(root, settings)
+
+
+def _crawl_list(root: Path, settings: CrawlSettings) -> dict:
     (root / raw.MODELS).mkdir(exist_ok=True)
     endpoint = settings.endpoint.rstrip("/")
     state = _check_endpoint(root, settings) or {
@@ -258,16 +286,11 @@ def shard_of(model_ids: list[str], shards: int) -> list[int]:
 
 def _listing(root: Path) -> tuple[list[str], set[str]]:
     """Model ids in listing order, and the parent ids their tags declare."""
-    ids, parents = [], set()
-    for path in raw.model_files(root):
-        for line in path.read_bytes().splitlines():
-            obj = orjson.loads(line)
-            ids.append(obj["id"])
-            for tag in obj.get("tags") or ():
-                match = _BASE_MODEL_TAG.match(tag)
-                if match:
-                    parents.add(match.group(1))
-    return ids, parents
+    listed = pl.scan_ndjson(raw.model_files(root),
+                            schema={"id": pl.String, "tags": pl.List(pl.String)}).collect()
+    parents = (listed.select(pl.col("tags").explode()).drop_nulls()
+               .select(pl.col("tags").str.extract(_BASE_MODEL_TAG.pattern, 1)).drop_nulls())
+    return listed["id"].to_list(), set(parents["tags"].to_list())
 
 
 def _parts(root: Path, shard: int) -> list[Path]:
@@ -281,6 +304,11 @@ def _records(paths: list[Path]) -> list[dict]:
 def crawl_cards(root: str | Path, settings: CrawlSettings, shard: int, shards: int) -> dict:
     """Step 2, shard `shard` of `shards`: cards and parent probes. Returns the shard's counts."""
     root = Path(root)
+    with _exclusive(root, f"cards-{shard:04d}"):
+        return _crawl_cards(root, settings, shard, shards)
+
+
+def _crawl_cards(root: Path, settings: CrawlSettings, shard: int, shards: int) -> dict:
     state = _check_endpoint(root, settings)
     if not state.get("done"):
         raise CrawlError(f"{root}: the listing is not complete; run the list step first")
@@ -289,7 +317,7 @@ def crawl_cards(root: str | Path, settings: CrawlSettings, shard: int, shards: i
     if compacted.is_file() and probes_file.is_file():
         for leftover in _parts(root, shard):  # a kill after compaction, before cleanup
             leftover.unlink()
-        return _read_json(root / STATE / f"cards-{shard:04d}.json")
+        return _read_json(root / STATE / f"requests-cards-{shard:04d}.json")
     (root / raw.CARDS).mkdir(exist_ok=True)
     (root / PROBES).mkdir(exist_ok=True)
 
@@ -441,7 +469,7 @@ def _compact(root: Path, shard: int, order: list[str]) -> None:
 
 def _add_counts(root: Path, step: str, counts: dict) -> None:
     """Request counts per step, added up over reruns (a resumed step adds its own)."""
-    path = root / STATE / f"{step}.json"
+    path = root / STATE / f"requests-{step}.json"
     total = _read_json(path)
     for key, value in counts.items():
         total[key] = round(total.get(key, 0) + value, 1)
@@ -468,9 +496,7 @@ def gather(root: str | Path, settings: CrawlSettings, shards: int) -> dict:
     _write_atomic(root / PROBLEMS, b"".join(orjson.dumps(p) + b"\n" for p in problems))
 
     requests: dict[str, float] = {}
-    for path in sorted((root / STATE).glob("*.json")):
-        if path.name in (LIST_STATE, BUDGET):
-            continue
+    for path in sorted((root / STATE).glob("requests-*.json")):
         for key, value in _read_json(path).items():
             requests[key] = round(requests.get(key, 0) + value, 1)
     by_kind: dict[str, dict] = {}
@@ -506,3 +532,18 @@ def gather(root: str | Path, settings: CrawlSettings, shards: int) -> dict:
     log.info("crawl gathered: %d models, cards %s, %d renames, %d problems", state["models"],
              manifest["acquisition"]["cards"], len(renames), len(problems))
     return manifest
+
+
+def run_crawl(root: str | Path, settings: CrawlSettings, shards: int = 1, jobs: int = 1) -> dict:
+    """All three steps outside Snakemake (the `hubanatomy crawl` command): the card shards run
+    as `jobs` processes at once, sharing the budget as Snakemake's jobs do."""
+    crawl_list(root, settings)
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for done in [pool.submit(crawl_cards, root, settings, s, shards)
+                         for s in range(shards)]:
+                done.result()
+    else:
+        for shard in range(shards):
+            crawl_cards(root, settings, shard, shards)
+    return gather(root, settings, shards)

@@ -17,6 +17,9 @@ def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> Non
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
+    # the HTTP client logs every request at INFO: millions of lines in a crawl
+    for noisy in ("httpx2", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def run_script(snakemake, main: Callable[[], None]) -> None:

@@ -64,19 +64,21 @@ class SharedBudget:
             entry["end"], entry["used"] = now + self.window, 0
         return entry
 
+    def try_acquire(self, bucket: str) -> float:
+        """Count one request of `bucket` if it fits in the current window and return 0, or
+        return the seconds until it may fit."""
+        def take(state, now):
+            entry = self._bucket(state, bucket, now)
+            if entry["used"] < entry["limit"]:
+                entry["used"] += 1
+                return 0.0
+            return max(entry["end"] - now, 1e-3)
+
+        return self._update(take)
+
     def acquire(self, bucket: str) -> None:
         """Block until one more request of `bucket` fits in the current window, and count it."""
-        while True:
-            def take(state, now):
-                entry = self._bucket(state, bucket, now)
-                if entry["used"] < entry["limit"]:
-                    entry["used"] += 1
-                    return 0.0
-                return entry["end"] - now
-
-            wait = self._update(take)
-            if wait <= 0:
-                return
+        while (wait := self.try_acquire(bucket)) > 0:
             # spread the waiting workers a little so they do not all wake at once
             pause = wait + random.uniform(0.0, 0.05)
             with self._lock:

@@ -21,6 +21,17 @@ PANEL_TITLES = {
     "datasets": "Datasets (models tagged)",
     "downloads": "Most downloaded models",
     "arxiv": "Most linked arXiv papers (models)",
+    "arxiv_categories": "arXiv categories (share of linked papers found)",
+}
+# with the arXiv lookup (config arxiv.enabled), this panel takes the place of "arxiv"
+ARXIV_CATEGORIES = "arxiv_categories"
+# what each panel's share is a share of (the table's denominator_of column)
+DENOMINATOR_OF = {
+    "licenses": "models", "tasks": "models with a pipeline tag",
+    "languages": "models listing any language", "libraries": "models with a library",
+    "parents": "models", "datasets": "models", "arxiv": "models",
+    ARXIV_CATEGORIES: "distinct linked arXiv papers found on arXiv (primary category; each "
+                      "paper once, however many models link it)",
 }
 # the paper counts a model as having a card when the card is longer than 3 characters
 HAS_CARD_MIN_CHARS = 4
@@ -44,8 +55,32 @@ def _top(frame: pl.DataFrame, column: str, n: int, denominator: int) -> pl.DataF
     )
 
 
-def top_tens(snapshot_dir: str | Path, n: int = 10) -> pl.DataFrame:
-    """One row per (panel, rank): value, count, share and its denominator."""
+def summary_panels(arxiv_categories: bool = False) -> tuple[str, ...]:
+    """The panels of the summary figure, in drawing order."""
+    return tuple(ARXIV_CATEGORIES if p == "arxiv" and arxiv_categories else p for p in PANELS)
+
+
+def arxiv_category_top(categories: pl.DataFrame, n: int) -> pl.DataFrame:
+    """Primary arXiv categories of the distinct linked papers arXiv found (status ok, counted
+    once however many models link them), with shares of those papers."""
+    papers = (categories.filter(pl.col("status") == "ok")
+              .unique("paper_id").drop_nulls("primary_category"))
+    return _top(papers, "primary_category", n, papers.height)
+
+
+def read_arxiv_categories(path: str | Path) -> pl.DataFrame:
+    """The arXiv lookup's table (results/tables/arxiv_categories.csv), typed."""
+    return pl.read_csv(path, schema_overrides={"arxiv_id": pl.String, "paper_id": pl.String,
+                                               "models": pl.Int64, "status": pl.String,
+                                               "primary_category": pl.String,
+                                               "categories": pl.String})
+
+
+def top_tens(snapshot_dir: str | Path, n: int = 10,
+             arxiv_categories: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per (panel, rank): value, count, share and its denominator. With the table of
+    arXiv categories (arxiv.categories_table), the arXiv panel shows primary categories of the
+    linked papers instead of the most linked papers."""
     models = _read(snapshot_dir, snap.MODELS, ["model_id", "downloads", "pipeline_tag",
                                                "library_name", "licenses", "languages",
                                                "datasets", "arxiv"])
@@ -68,13 +103,17 @@ def top_tens(snapshot_dir: str | Path, n: int = 10) -> pl.DataFrame:
                         "parent_id", n, total),
         "datasets": _top(exploded("datasets"), "datasets", n, total),
         "arxiv": _top(exploded("arxiv"), "arxiv", n, total),
+        ARXIV_CATEGORIES: None if arxiv_categories is None
+        else arxiv_category_top(arxiv_categories, n),
         "downloads": models.sort(["downloads", "model_id"], descending=[True, False]).head(n)
         .select(pl.int_range(1, pl.len() + 1).alias("rank"), pl.col("model_id").alias("value"),
                 pl.col("downloads").alias("count"), pl.lit(None, pl.Float64).alias("share"),
                 pl.lit(None, pl.Int64).alias("denominator")),
     }
-    return pl.concat([t.select(pl.lit(p).alias("panel"), pl.all()) for p, t in tables.items()
-                      if p in PANELS])
+    panels = summary_panels(arxiv_categories is not None)
+    return pl.concat([t.select(pl.lit(p).alias("panel"), pl.all(),
+                               pl.lit(DENOMINATOR_OF.get(p), pl.String).alias("denominator_of"))
+                      for p, t in tables.items() if p in panels])
 
 
 def snapshot_summary(snapshot_dir: str | Path) -> pl.DataFrame:

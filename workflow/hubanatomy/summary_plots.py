@@ -7,13 +7,17 @@ from pathlib import Path
 import polars as pl
 
 from hubanatomy.plotting import label_data, new_figure, save_figure, shorten
-from hubanatomy.summary import PANEL_TITLES, PANELS
+from hubanatomy.summary import ARXIV_CATEGORIES, PANEL_TITLES, PANELS
+
+# panels drawn as shares, and of what
+SHARE_UNITS = {"licenses": "models", "tasks": "models", "languages": "models",
+               "libraries": "models", ARXIV_CATEGORIES: "papers"}
 
 
 def plot_top_tens(table: pl.DataFrame, manifest: dict, png: str | Path,
-                  pdf: str | Path | None = None) -> None:
+                  pdf: str | Path | None = None, panels: tuple[str, ...] = PANELS) -> None:
     fig, axes = new_figure(2, 4, figsize=(17, 7.5))
-    for ax, panel in zip(axes.ravel(), PANELS, strict=True):
+    for ax, panel in zip(axes.ravel(), panels, strict=True):
         rows = table.filter(pl.col("panel") == panel).sort("rank")
         ax.set_title(PANEL_TITLES[panel], loc="left")
         if rows.height == 0:
@@ -21,15 +25,14 @@ def plot_top_tens(table: pl.DataFrame, manifest: dict, png: str | Path,
                     transform=ax.transAxes, color="#777777")
             ax.set_axis_off()
             continue
-        use_share = rows["share"].null_count() == 0 and panel in (
-            "licenses", "tasks", "languages", "libraries")
+        use_share = rows["share"].null_count() == 0 and panel in SHARE_UNITS
         values = (rows["share"] * 100) if use_share else rows["count"]
         labels = [shorten(v) for v in rows["value"].to_list()]
         positions = list(range(rows.height))[::-1]
         ax.barh(positions, values.to_list(), color="#4c72b0")
         ax.set_yticks(positions, labels)
-        ax.set_xlabel("% of models" if use_share else "models" if panel != "downloads"
-                      else "downloads")
+        ax.set_xlabel(f"% of {SHARE_UNITS[panel]}" if use_share else "models"
+                      if panel != "downloads" else "downloads")
         if panel == "downloads":
             ax.set_xscale("log")
         for y, v in zip(positions, values.to_list(), strict=True):

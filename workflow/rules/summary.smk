@@ -1,5 +1,17 @@
 # First analyses: snapshot summary, the "top tens" summary figure, models created over time.
 
+from hubanatomy.arxiv import lookup_enabled
+
+# The arXiv categories of linked papers need the arXiv API: looked up when config arxiv.enabled
+# is true, or auto with real Hub data fetched online; otherwise the arXiv panel of the summary
+# figure shows the most linked papers (config/README.md).
+ARXIV_CONFIG = config["arxiv"]
+ARXIV_ENABLED = lookup_enabled(config)
+ARXIV_CATEGORIES = "results/tables/arxiv_categories.csv"
+TOP_TENS_ARXIV_INPUT = {"arxiv_categories": ARXIV_CATEGORIES} if ARXIV_ENABLED else {}
+if ARXIV_ENABLED:
+    TABLES["arxiv_categories"] = ARXIV_CATEGORIES
+
 
 rule tabulate_snapshot_summary:
     input:
@@ -17,9 +29,33 @@ rule tabulate_snapshot_summary:
         "../scripts/tabulate_snapshot_summary.py"
 
 
+# network: one batched query per arxiv.delay_seconds; answers cached in arxiv.cache (not an
+# output, so a failed or killed job keeps them and the rerun asks only for the rest)
+rule lookup_arxiv:
+    input:
+        models=SNAPSHOT_FILES["models"],
+    output:
+        table=ARXIV_CATEGORIES,
+    params:
+        endpoint=ARXIV_CONFIG["endpoint"],
+        batch_size=ARXIV_CONFIG["batch_size"],
+        delay_seconds=ARXIV_CONFIG["delay_seconds"],
+        cache=ARXIV_CONFIG["cache"],
+    localrule: True
+    log:
+        log_path("lookup_arxiv"),
+    benchmark:
+        benchmark_path("lookup_arxiv")
+    conda:
+        ENV
+    script:
+        "../scripts/lookup_arxiv.py"
+
+
 rule tabulate_top_tens:
     input:
         **SNAPSHOT_FILES,
+        **TOP_TENS_ARXIV_INPUT,
     output:
         table=TABLES["top_tens"],
     params:
@@ -41,6 +77,8 @@ rule plot_top_tens:
     output:
         png=report(FIGURES["top_tens"], caption="../report/top_tens.rst", category="Summary"),
         pdf="results/figures/top_tens.pdf",
+    params:
+        arxiv_categories=ARXIV_ENABLED,
     log:
         log_path("plot_top_tens"),
     conda:

@@ -1,0 +1,806 @@
+"""The paper's released dataset (modelbiome/ai_ecosystem[_withmodelcards]) both ways, and its
+download with huggingface_hub.
+
+Schema (PAPER.md §1, and the column order of the authors' own ai_ecosystem.csv): one row per
+model with the list-API fields, the lists the authors derived from the tags (`regions`,
+`licenses`, `arxiv_papers`, `datasets`, the five parent columns, `languages` as English names of
+the two-letter tags), written as Python-list strings (`"['apache-2.0']"`, `'[]'`); the card
+variant adds `modelCard` (the README text, the string "nan" when there was none),
+`ratelimit_retries` and `exception_raised`.
+
+archive_to_raw turns archive files back into the raw format (raw.py), so the archive goes
+through the same normaliser as a crawl. Its policy:
+* required columns: model_id, tags, likes, downloads, createdAt, pipeline_tag, library_name (a
+  missing one stops the run before anything is written; the message names the closest column
+  present, which catches renames); everything else is optional, unknown columns are ignored.
+* the tags are the source of truth; a value of a derived column (a parent, license, dataset,
+  arXiv id or region) that the tags lack is added back as its tag (`base_model:finetune:X`,
+  `license:X`...) and counted: the lineage must not lose a parent the archive declares.
+  `languages` holds names, not tags, and is not used.
+* a bad field (a list string that does not parse, a count that is not a non-negative integer,
+  an unparseable date or flag) is emptied and the row kept; only a row without a model id is
+  skipped. Every case is counted and listed with file, row and model id in archive_problems.csv
+  and in raw_manifest.json `problems`; none is fatal (normalise judges what is left).
+* cards: a text ("nan", "None" and empty mean none) is status ok; no text and an
+  `exception_raised` that is set (True or an error message; not False/0/nan/empty) is status
+  error (the fetch failed, so the card is unknown, not absent); no text otherwise is status
+  missing (404: no README). A text together with an exception is kept as ok and counted.
+  Without card columns (modelbiome/ai_ecosystem) no card records are written and every model
+  ends up "missing" (counted by normalise as cards_not_fetched).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import difflib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+import pyarrow as pa
+import pycountry
+
+from hubanatomy import raw
+from hubanatomy.errors import InputError
+from hubanatomy.jsonl import read_jsonl
+from hubanatomy.progress import Progress
+from hubanatomy.snapshot import sha256_file
+from hubanatomy.tags import BASE_MODEL, RELATIONS
+
+log = logging.getLogger(__name__)
+
+PARENT_COLUMNS = {  # column -> tag prefix (PAPER.md §1: base_model:X and base_model:<rel>:X)
+    "parent_model": BASE_MODEL,
+    **{f"{relation}_parent": f"{BASE_MODEL}{relation}:" for relation in
+       sorted(RELATIONS, key=("finetune", "quantized", "adapter", "merge").index)},
+}
+DERIVED_COLUMNS = {  # list column -> the tag prefix its values were cut from
+    "regions": "region:", "licenses": "license:", "arxiv_papers": "arxiv:",
+    "datasets": "dataset:", **PARENT_COLUMNS,
+}
+ARCHIVE_COLUMNS: tuple[str, ...] = (
+    "model_id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
+    "library_name", "createdAt", "regions", "licenses", "arxiv_papers", "datasets",
+    "parent_model", "finetune_parent", "quantized_parent", "adapter_parent", "merge_parent",
+    "languages",
+)
+CARD_COLUMNS: tuple[str, ...] = ("modelCard", "ratelimit_retries", "exception_raised")
+# in a later file of the authors; recomputed by normalise from the text, so only accepted
+CARD_FEATURE_COLUMNS: tuple[str, ...] = (
+    "model_card_length_characters", "model_card_length_words",
+    "model_card_automatically_generated")
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "model_id", "tags", "likes", "downloads", "createdAt", "pipeline_tag", "library_name")
+LIST_COLUMNS: tuple[str, ...] = ("tags", *DERIVED_COLUMNS, "languages")
+KNOWN_COLUMNS = (*ARCHIVE_COLUMNS, *CARD_COLUMNS, *CARD_FEATURE_COLUMNS)
+
+# what pandas and str() made of a missing value
+NULL_LIKE = ("", "nan", "NaN", "None", "null", "NULL")
+FALSE_LIKE = ("", "nan", "NaN", "None", "null", "False", "false", "FALSE", "0", "0.0")
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "1.0"), ("false", "0", "0.0")
+NO_CARD = "nan"
+PROBLEMS_CSV = "archive_problems.csv"
+PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "model_id": pl.String,
+                  "column": pl.String, "problem": pl.String, "value": pl.String}
+CHUNK_ROWS = 25_000
+EXAMPLE_IDS = 20
+# the list API's key order (GET /api/models); the archive has no _id
+LIST_API_KEYS = ("id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
+                 "library_name", "createdAt", "modelId")
+
+# Python repr of a list of strings: items in single quotes, or in double quotes when the item
+# holds a single quote; anything with a backslash (escapes) goes to the slow path.
+_SQ_LIST = r"\A\[(?:'[^'\\]*'(?:, '[^'\\]*')*)?\]\z"
+_ITEM = r"""'[^'\\]*'|"[^"\\]*\""""
+_QUOTED_LIST = rf"\A\[(?:(?:{_ITEM})(?:, (?:{_ITEM}))*)?\]\z"
+# items whose repr is the item in quotes: printable ASCII, no backslash, not both quote kinds
+_EASY_ITEM = r"\A(?:[\x20-\x26\x28-\x5b\x5d-\x7e]*|[\x20\x21\x23-\x5b\x5d-\x7e]*)\z"
+_HUB_TIME = r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z\z"
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z",
+                 "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f",
+                 "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d")
+_STRINGS = pl.List(pl.String)
+
+OFFLINE_HINT = ("To work without the Hub, run the workflow on the built-in simulator "
+                "(`snakemake --cores all --config source=simulated`) or on a local copy of the "
+                "archive (`snakemake --cores all --config source=snapshot` with the file's "
+                "path in the config, see config/README.md).")
+
+
+# ------------------------------------------------------------------ Python-list strings
+
+
+def parse_list_strings(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Python-list strings -> list<string>, and a mask of the values that did not parse (they
+    become []). Null and pandas' missing markers ("nan", "") are the empty list. Vectorised:
+    plain single-quoted lists are split, quoted ones regex-extracted; only strings with escapes
+    (backslashes) or not in repr form at all go through ast.literal_eval."""
+    name = values.name
+    if values.dtype == _STRINGS:
+        return values, _no(values)
+    if isinstance(values.dtype, pl.List | pl.Array):
+        return values.cast(_STRINGS), _no(values)
+    text = values.cast(pl.String).str.strip_chars()
+    frame = pl.DataFrame({"s": text}).with_columns(
+        empty=pl.col("s").is_null() | pl.col("s").is_in(NULL_LIKE) | (pl.col("s") == "[]"),
+        simple=pl.col("s").str.contains(_SQ_LIST).fill_null(False))
+    # the common case for every row at once: "['a', 'b']" cut at "', '"
+    frame = frame.with_columns(v=pl.when(pl.col("empty")).then(pl.lit([], dtype=_STRINGS))
+                               .when(pl.col("simple")).then(
+        pl.col("s").str.slice(2, pl.col("s").str.len_chars() - 4).str.split("', '")))
+    other = frame.with_row_index("i").filter(~pl.col("empty") & ~pl.col("simple"))
+    if not other.height:
+        return frame["v"].alias(name), _no(values)
+    quoted = other["s"].str.contains(_QUOTED_LIST)
+    fixed = other.filter(quoted).select(
+        "i", v=pl.col("s").str.extract_all(_ITEM).list.eval(
+            pl.element().str.slice(1, pl.element().str.len_chars() - 2)), bad=pl.lit(False))
+    slow = other.filter(~quoted)
+    parsed = [_literal_list(s) for s in slow["s"].to_list()]
+    fixed = pl.concat([fixed, pl.DataFrame({
+        "i": slow["i"],
+        "v": pl.Series([p if p is not None else [] for p in parsed], dtype=_STRINGS),
+        "bad": pl.Series([p is None for p in parsed], dtype=pl.Boolean)})])
+    out = (frame.with_row_index("i").select("i", "v")
+           .join(fixed.rename({"v": "_v"}), on="i", how="left", maintain_order="left")
+           .select(pl.coalesce("_v", "v").alias(name), pl.col("bad").fill_null(False)))
+    return out[name], out["bad"].alias(name)
+
+
+def _no(values: pl.Series) -> pl.Series:
+    return pl.repeat(False, len(values), eager=True).alias(values.name)
+
+
+def _literal_list(text: str) -> list[str] | None:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def format_list_strings(lists: pl.Series) -> pl.Series:
+    """list<string> -> the Python-list strings pandas wrote (`str(list)`); null -> '[]'.
+    Vectorised for printable-ASCII items, repr() for the rows that hold any other item."""
+    name = lists.name
+    frame = pl.DataFrame({"v": lists.cast(_STRINGS).list.drop_nulls()
+                          .fill_null(pl.lit([], dtype=_STRINGS))})
+    frame = frame.with_row_index("i").with_columns(
+        easy=pl.col("v").list.eval(pl.element().str.contains(_EASY_ITEM)).list.all())
+    item = pl.element()
+    easy = frame.filter(pl.col("easy")).select(
+        "i",
+        s=pl.lit("[") + pl.col("v").list.eval(
+            pl.when(item.str.contains("'", literal=True))
+            .then(pl.lit('"') + item + pl.lit('"'))
+            .otherwise(pl.lit("'") + item + pl.lit("'"))).list.join(", ") + pl.lit("]"))
+    hard = frame.filter(~pl.col("easy"))
+    hard = pl.DataFrame({"i": hard["i"],
+                         "s": pl.Series([repr(v) for v in hard["v"].to_list()], dtype=pl.String)})
+    return pl.concat([easy, hard]).sort("i")["s"].alias(name)
+
+
+# ------------------------------------------------------------------ raw -> archive
+
+
+@cache
+def _language_names() -> dict[str, str]:
+    """Two-letter ISO 639-1 code -> English name, as the authors mapped them (pycountry)."""
+    return {lang.alpha_2: lang.name for lang in pycountry.languages
+            if getattr(lang, "alpha_2", None)}
+
+
+_RAW_SCHEMA = pa.schema([
+    ("id", pa.string()), ("modelId", pa.string()), ("likes", pa.int64()),
+    ("trendingScore", pa.float64()), ("private", pa.bool_()), ("downloads", pa.int64()),
+    ("tags", pa.list_(pa.string())), ("pipeline_tag", pa.string()),
+    ("library_name", pa.string()), ("createdAt", pa.string()),
+])
+_RAW_CARD_SCHEMA = pa.schema([("id", pa.string()), ("status", pa.string()),
+                              ("card", pa.string())])
+
+
+def _read_raw(files: list[Path], schema: pa.Schema) -> pl.DataFrame:
+    frames, rejected = [], 0
+    for path in files:
+        for chunk in read_jsonl(path, schema):
+            rejected += len(chunk.rejects)
+            frames.append(pl.from_arrow(chunk.table))
+    if rejected:
+        log.warning("%d raw lines could not be read and are not in the archive", rejected)
+    return pl.concat(frames) if frames else pl.from_arrow(schema.empty_table())
+
+
+def _values_after(tags: pl.Expr, prefix: str) -> pl.Expr:
+    """Values of the tags `prefix` + value with no further colon (so `base_model:X` does not
+    also collect `base_model:finetune:X`), as the authors' code cut them."""
+    value = pl.element().str.slice(len(prefix))
+    return tags.list.eval(pl.element().filter(
+        pl.element().str.starts_with(prefix)
+        & (~value.str.contains(":", literal=True) if prefix == BASE_MODEL else pl.lit(True))
+    ).str.slice(len(prefix)))
+
+
+def write_archive(raw_root: str | Path, out_dir: str | Path, fmt: str = "parquet",
+                  shards: int = 1, cards: bool = True) -> list[Path]:
+    """Raw data -> files in the archive schema as the paper's code wrote them (Python-list
+    strings, derived columns cut from the tags, modelCard "nan" when there is none); parquet
+    as data/train-0000i-of-0000n.parquet, CSV as ai_ecosystem[_withmodelcards].csv (or
+    -0000i-of-0000n.csv shards). Same raw data -> same bytes. Reads the raw data into memory:
+    meant for tests and the Hub emulator, not for 1.9M models with cards."""
+    if fmt not in ("parquet", "csv"):
+        raise InputError(f"archive format must be 'parquet' or 'csv', got {fmt!r}")
+    if shards < 1:
+        raise InputError(f"archive shards must be at least 1, got {shards}")
+    out = Path(out_dir)
+    models = _read_raw(raw.model_files(raw_root), _RAW_SCHEMA)
+    models = (models.with_columns(model_id=pl.coalesce("id", "modelId"))
+              .filter(pl.col("model_id").is_not_null())
+              .unique("model_id", keep="first", maintain_order=True))
+    tags = pl.col("tags").fill_null(pl.lit([], dtype=_STRINGS))
+    names = _language_names()
+    frame = models.select(
+        "model_id", "likes", "trendingScore", "private", "downloads", tags.alias("tags"),
+        "pipeline_tag", "library_name", "createdAt",
+        *[_values_after(tags, prefix).alias(column)
+          for column, prefix in DERIVED_COLUMNS.items()],
+        languages=tags.list.eval(pl.element().filter(pl.element().is_in(list(names)))
+                                 .replace_strict(names, default=None)).list.drop_nulls(),
+    )
+    if cards:
+        card_rows = _read_raw(raw.card_files(raw_root), _RAW_CARD_SCHEMA).unique(
+            "id", keep="first", maintain_order=True)
+        frame = frame.join(card_rows.rename({"id": "model_id"}), on="model_id", how="left",
+                           maintain_order="left").with_columns(
+            modelCard=pl.when((pl.col("status") == "ok") & pl.col("card").is_not_null())
+            .then(pl.col("card")).otherwise(pl.lit(NO_CARD)),
+            ratelimit_retries=pl.lit(0, dtype=pl.Int64),
+            exception_raised=(pl.col("status") == "error").fill_null(False),
+        ).drop("status", "card")
+    frame = frame.with_columns(format_list_strings(frame[c]) for c in LIST_COLUMNS)
+    if fmt == "csv":  # pandas writes booleans as True/False
+        frame = frame.with_columns(
+            pl.when(pl.col(c)).then(pl.lit("True")).when(~pl.col(c)).then(pl.lit("False"))
+            .alias(c) for c in ("private", "exception_raised") if c in frame.columns)
+
+    _remove_old_archive(out)
+    paths = _archive_paths(out, fmt, shards, cards)
+    bounds = [round(i * frame.height / shards) for i in range(shards + 1)]
+    for path, start, stop in zip(paths, bounds[:-1], bounds[1:], strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = frame.slice(start, stop - start)
+        tmp = path.with_name(path.name + ".tmp")
+        if fmt == "parquet":
+            part.write_parquet(tmp, compression="zstd", statistics=True,
+                               row_group_size=50_000)
+        else:
+            part.write_csv(tmp)
+        os.replace(tmp, path)
+    log.info("archive written: %d models in %d %s file(s) in %s", frame.height, shards, fmt, out)
+    return paths
+
+
+def _archive_paths(out: Path, fmt: str, shards: int, cards: bool) -> list[Path]:
+    if fmt == "parquet":
+        return [out / "data" / f"train-{i:05d}-of-{shards:05d}.parquet" for i in range(shards)]
+    stem = "ai_ecosystem_withmodelcards" if cards else "ai_ecosystem"
+    if shards == 1:
+        return [out / f"{stem}.csv"]
+    return [out / f"{stem}-{i:05d}-of-{shards:05d}.csv" for i in range(shards)]
+
+
+def _remove_old_archive(out: Path) -> None:
+    """Earlier output of write_archive in out_dir (other shard counts would mix in)."""
+    for old in [*out.glob("data/train-*-of-*.parquet"), *out.glob("ai_ecosystem*.csv")]:
+        old.unlink()
+
+
+# ------------------------------------------------------------------ archive -> raw
+
+
+def _closest(name: str, present: list[str]) -> str | None:
+    lowered = {p.lower(): p for p in present}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    match = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
+    if not match:
+        match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+        match = [lowered[m] for m in match]
+    return match[0] if match else None
+
+
+def _file_columns(path: Path) -> list[str]:
+    try:
+        if _is_parquet(path):
+            return list(pl.read_parquet_schema(path))
+        return list(_scan_csv(path).collect_schema())
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise InputError(f"{path}: cannot read the archive file: {error}") from None
+
+
+def _is_parquet(path: Path) -> bool:
+    if path.suffix.lower() == ".parquet":
+        return True
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"
+
+
+def _scan_csv(path: Path) -> pl.LazyFrame:
+    # all text: the archive's quirks (True/False, 12.0, "nan") are handled here, not guessed
+    return pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy",
+                       empty_string_is_null=False)
+
+
+def check_columns(path: Path, columns: list[str]) -> dict:
+    """Raise InputError when a required column is missing; describe the rest."""
+    for name in REQUIRED_COLUMNS:
+        if name not in columns:
+            close = _closest(name, [c for c in columns if c not in KNOWN_COLUMNS])
+            hint = f"; the closest column present is {close!r} (renamed?)" if close else ""
+            raise InputError(
+                f"{path}: required archive column {name!r} is missing{hint}. Columns present: "
+                f"{', '.join(repr(c) for c in columns[:40])}. Expected the schema of "
+                f"modelbiome/ai_ecosystem: {', '.join(ARCHIVE_COLUMNS)}")
+    absent = {name: _closest(name, [c for c in columns if c not in KNOWN_COLUMNS])
+              for name in KNOWN_COLUMNS if name not in columns}
+    return {"absent": absent, "ignored": [c for c in columns if c not in KNOWN_COLUMNS]}
+
+
+def _batches(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    frame = pl.scan_parquet(path) if _is_parquet(path) else _scan_csv(path)
+    frame = frame.with_row_index("_row", offset=1).select("_row", *columns)
+    try:
+        yield from frame.collect_batches(chunk_size=chunk_rows)
+    except pl.exceptions.PolarsError as error:
+        # a CSV whose structure is broken (an unbalanced quote, a row with more fields than
+        # the header) cannot be cut into rows safely: stop, naming the place
+        detail = str(error).split("\n\n")[0][:400]
+        raise InputError(f"{path}: cannot read the archive file (broken CSV quoting or a "
+                         f"row with more fields than the header?): {detail}") from None
+
+
+class _Problems:
+    """Bad fields: all of them in archive_problems.csv, counts and example ids in memory."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.counts: dict[str, int] = {}
+        self.examples: dict[str, list] = {}
+        self.handle = path.open("w", newline="", encoding="utf-8")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(PROBLEM_SCHEMA)
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if not frame.height:
+            return
+        self.writer.writerows(frame.select(list(PROBLEM_SCHEMA)).iter_rows())
+        for (column, problem), group in frame.group_by(["column", "problem"],
+                                                       maintain_order=True):
+            key = f"{column}: {problem}"
+            self.counts[key] = self.counts.get(key, 0) + group.height
+            seen = self.examples.setdefault(key, [])
+            for model_id, file, row in group.select("model_id", "file", "row").rows():
+                if len(seen) >= EXAMPLE_IDS:
+                    break
+                seen.append(model_id if model_id is not None else f"{file} row {row}")
+
+    def close(self) -> dict:
+        self.handle.close()
+        rows = sum(self.counts.values())
+        return {"fields": rows, "counts": dict(sorted(self.counts.items())),
+                "example_ids": {k: self.examples[k] for k in sorted(self.examples)},
+                "file": self.path.name}
+
+
+def _problem_rows(batch: pl.DataFrame, mask: pl.Expr | pl.Series, column: str, problem: str,
+                  value: pl.Expr | None = None) -> pl.DataFrame:
+    value = pl.col(column).cast(pl.String) if value is None else value
+    return batch.filter(mask).select(
+        pl.col("_file").alias("file"), pl.col("_row").cast(pl.Int64).alias("row"),
+        pl.col("model_id"), pl.lit(column).alias("column"), pl.lit(problem).alias("problem"),
+        value.str.slice(0, 120).alias("value"))
+
+
+def _text(column: str) -> pl.Expr:
+    """A string column with pandas' missing markers as null."""
+    text = pl.col(column).cast(pl.String)
+    return (pl.when(text.str.strip_chars().is_in(NULL_LIKE)).then(None).otherwise(text)
+            .alias(column))
+
+
+def _null_where(values: pl.Series, mask: pl.Series) -> pl.Series:
+    return pl.select(pl.when(mask).then(None).otherwise(values)).to_series().alias(values.name)
+
+
+# Each step is evaluated eagerly: nesting the when/then expressions instead repeats every
+# earlier step inside the later ones, which made one count column take 0.6 s per 25k rows.
+def _count(batch: pl.DataFrame, column: str, integer: bool,
+           problems: list[pl.DataFrame]) -> pl.Series:
+    """A count column -> Int64 (or Float64); unparseable, fractional or negative -> null."""
+    dtype = batch.schema[column]
+    if dtype.is_integer() or dtype.is_float():
+        number = batch[column]
+    else:
+        text = batch.select(_text(column).str.strip_chars()).to_series()
+        number = text.cast(pl.Float64, strict=False)
+        bad = text.is_not_null() & (number.is_null() | number.is_nan() | number.is_infinite())
+        problems.append(_problem_rows(batch, bad, column, "not a number"))
+        number = _null_where(number, bad)
+    if not integer:
+        return number.cast(pl.Float64).alias(column)
+    if not number.dtype.is_integer():
+        fractional = (number != number.floor()).fill_null(False)
+        problems.append(_problem_rows(batch, fractional, column, "not an integer"))
+        number = _null_where(number, fractional)
+    negative = (number < 0).fill_null(False)
+    problems.append(_problem_rows(batch, negative, column, "negative"))
+    return _null_where(number, negative).cast(pl.Int64).alias(column)
+
+
+def _flag(batch: pl.DataFrame, column: str, problems: list[pl.DataFrame]) -> pl.Series:
+    if batch.schema[column] == pl.Boolean:
+        return batch[column]
+    text = batch.select(_text(column).str.strip_chars().str.to_lowercase()).to_series()
+    value = pl.select(pl.when(text.is_in(TRUE_WORDS)).then(True)
+                      .when(text.is_in(FALSE_WORDS)).then(False)).to_series()
+    problems.append(_problem_rows(batch, text.is_not_null() & value.is_null(), column,
+                                  "not True/False"))
+    return value.alias(column)
+
+
+def _created_at(batch: pl.DataFrame, problems: list[pl.DataFrame]) -> pl.Series:
+    """createdAt as the Hub writes it (2024-10-03T16:08:44.712Z); other date forms converted
+    (to UTC, millisecond precision unless finer), unparseable ones emptied."""
+    dtype = batch.schema["createdAt"]
+    if isinstance(dtype, pl.Datetime):
+        stamp = batch["createdAt"]
+        if dtype.time_zone is None:
+            stamp = stamp.dt.replace_time_zone("UTC")
+        return _format_time(stamp.dt.convert_time_zone("UTC"))
+    text = batch.select(_text("createdAt").str.strip_chars()).to_series()
+    convert = text.is_not_null() & ~text.str.contains(_HUB_TIME)
+    if not convert.any():
+        return text
+    stamp = pl.select(pl.coalesce([text.str.to_datetime(f, strict=False, time_zone="UTC",
+                                                        time_unit="us")
+                                   for f in _TIME_FORMATS])).to_series()
+    problems.append(_problem_rows(batch, convert & stamp.is_null(), "createdAt",
+                                  "not a date"))
+    return pl.select(pl.when(convert).then(_format_time(stamp)).otherwise(text)
+                     ).to_series().alias("createdAt")
+
+
+def _format_time(stamp: pl.Series) -> pl.Series:
+    fine = (stamp.dt.microsecond() % 1000 != 0).fill_null(False)
+    return pl.select(pl.when(fine).then(stamp.dt.to_string("%Y-%m-%dT%H:%M:%S%.6fZ"))
+                     .otherwise(stamp.dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ"))
+                     ).to_series().alias("createdAt")
+
+
+def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict
+                   ) -> tuple[pl.DataFrame, pl.DataFrame | None, list[pl.DataFrame]]:
+    """One batch of archive rows -> (list-API objects, card records, problem rows)."""
+    problems: list[pl.DataFrame] = []
+    columns = set(batch.columns)
+    batch = batch.with_columns(_file=pl.lit(file_label),
+                               model_id=_text("model_id").str.strip_chars())
+    no_id = pl.col("model_id").is_null() | (pl.col("model_id") == "")
+    problems.append(_problem_rows(batch, no_id, "model_id", "missing model id (row skipped)",
+                                  pl.lit(None, dtype=pl.String)))
+    batch = batch.filter(~no_id)
+
+    for column in [c for c in LIST_COLUMNS if c in columns]:
+        values, bad = parse_list_strings(batch[column])
+        problems.append(_problem_rows(batch, bad, column,
+                                      "not a Python-list string of strings (emptied)"))
+        batch = batch.with_columns(values.alias(column))
+        stats["list_values_unparsed"] += int(bad.sum())
+
+    # values of derived columns that the tags lack go back into the tags
+    added = []
+    for column, prefix in DERIVED_COLUMNS.items():
+        if column in columns:
+            added.append(batch.select(
+                "model_id", _i=pl.int_range(pl.len()), column=pl.lit(column),
+                tag=pl.col(column),
+            ).explode("tag").filter(pl.col("tag").str.strip_chars() != "")
+                .with_columns(tag=pl.lit(prefix) + pl.col("tag")))
+    batch = batch.with_columns(_i=pl.int_range(pl.len()))
+    if added:
+        have = batch.select("_i", tag="tags").explode("tag").drop_nulls("tag")
+        added = (pl.concat(added).join(have, on=["_i", "tag"], how="anti",
+                                       maintain_order="left")
+                 .unique(["_i", "tag"], keep="first", maintain_order=True))
+    if added is not None and len(added):
+        for column, group in added.group_by("column", maintain_order=True):
+            stats["tags_added"][column[0]] = stats["tags_added"].get(column[0], 0) + group.height
+            examples = stats["tags_added_examples"].setdefault(column[0], [])
+            examples.extend(group["model_id"].head(EXAMPLE_IDS - len(examples)).to_list())
+        extra = added.group_by("_i", maintain_order=True).agg(pl.col("tag").alias("_extra"))
+        batch = batch.with_columns(
+            batch.select("_i", "tags").join(extra, on="_i", how="left", maintain_order="left")
+            .select(pl.col("tags").list.concat(pl.col("_extra").fill_null(
+                pl.lit([], dtype=_STRINGS)))).to_series())
+
+    fields = [pl.col("model_id").alias("id")]
+    fields.append(_count(batch, "likes", True, problems))
+    if "trendingScore" in columns:
+        fields.append(_count(batch, "trendingScore", False, problems))
+    if "private" in columns:
+        fields.append(_flag(batch, "private", problems))
+    fields += [_count(batch, "downloads", True, problems), pl.col("tags"),
+               _text("pipeline_tag").alias("pipeline_tag"),
+               _text("library_name").alias("library_name"),
+               _created_at(batch, problems), pl.col("model_id").alias("modelId")]
+    models = batch.select(fields)
+    models = models.select([k for k in LIST_API_KEYS if k in models.columns])
+
+    cards = None
+    if "modelCard" in columns:
+        text = pl.col("modelCard").cast(pl.String)
+        has_text = text.is_not_null() & ~text.is_in(NULL_LIKE)
+        if "exception_raised" in columns:
+            raised = pl.col("exception_raised")
+            raised = (raised.fill_null(False) if batch.schema["exception_raised"] == pl.Boolean
+                      else ~raised.cast(pl.String).str.strip_chars().fill_null("")
+                      .is_in(FALSE_LIKE))
+        else:
+            raised = pl.lit(False)
+        cards = batch.select(
+            id="model_id",
+            status=pl.when(has_text).then(pl.lit("ok")).when(raised).then(pl.lit("error"))
+            .otherwise(pl.lit("missing")),
+            card=pl.when(has_text).then(text))
+        stats["cards_with_exception"] += int(batch.select((has_text & raised).sum()).item())
+        for status, n in cards["status"].value_counts().rows():
+            stats["card_status"][status] = stats["card_status"].get(status, 0) + n
+        if "ratelimit_retries" in columns:
+            retries = pl.col("ratelimit_retries").cast(pl.String).cast(pl.Float64, strict=False)
+            stats["ratelimit_retries"] += int(batch.select(retries.fill_nan(0).sum()).item())
+    return models, cards, problems
+
+
+def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
+                   chunk_rows: int = CHUNK_ROWS) -> dict:
+    """Archive-schema CSV/parquet files -> a raw directory (models/ and cards/ part files,
+    raw_manifest.json with `source` and `problems`, archive_problems.csv); returns the report.
+    Streams `chunk_rows` rows at a time, so memory stays bounded by one batch."""
+    files = [Path(f) for f in files]
+    if not files:
+        raise InputError("no archive files given")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    columns = {}
+    for path in files:
+        if not path.is_file():
+            raise InputError(f"{path}: archive file not found")
+        present = _file_columns(path)
+        columns[path] = (present, check_columns(path, present))
+
+    writer = raw.RawWriter(out)
+    problems = _Problems(out / PROBLEMS_CSV)
+    stats = {"list_values_unparsed": 0, "tags_added": {}, "tags_added_examples": {},
+             "card_status": {}, "cards_with_exception": 0, "ratelimit_retries": 0}
+    per_file, rows_in, models_out, part = {}, 0, 0, 0
+    progress = Progress("converting archive rows", total=None, unit="rows")
+    try:
+        for path in files:
+            present, described = columns[path]
+            wanted = [c for c in KNOWN_COLUMNS if c in present and c not in CARD_FEATURE_COLUMNS]
+            file_rows = file_models = 0
+            for batch in _batches(path, wanted, chunk_rows):
+                models, cards, bad = _convert_batch(batch, path.name, stats)
+                for frame in bad:
+                    problems.add(frame)
+                writer.write_models(part, models)
+                if cards is not None:
+                    writer.write_cards(part, cards)
+                part += 1
+                file_rows += batch.height
+                file_models += models.height
+                progress.update(batch.height)
+            per_file[path.name] = {"rows": file_rows, "models": file_models,
+                                   "absent_columns": described["absent"],
+                                   "ignored_columns": described["ignored"],
+                                   "cards": "modelCard" in present}
+            rows_in += file_rows
+            models_out += file_models
+            log.info("%s: %d rows in, %d models out", path.name, file_rows, file_models)
+    finally:
+        problem_report = problems.close()
+        progress.close()
+    if rows_in == 0:
+        raise InputError(f"the archive files hold no rows: {', '.join(map(str, files))}")
+    problem_report["rows_skipped"] = rows_in - models_out
+    report = {
+        "rows": rows_in, "models": models_out, "rows_skipped": rows_in - models_out,
+        "parts": part, "files": per_file,
+        "tags_added_from_columns": stats["tags_added"],
+        "tags_added_examples": stats["tags_added_examples"],
+        "list_values_unparsed": stats["list_values_unparsed"],
+        "card_status": dict(sorted(stats["card_status"].items())),
+        "cards_with_exception": stats["cards_with_exception"],
+        "ratelimit_retries": stats["ratelimit_retries"],
+        "problems": problem_report,
+    }
+    if problem_report["fields"] > 0.01 * rows_in:
+        log.warning("%d bad fields in %d archive rows: see %s", problem_report["fields"],
+                    rows_in, out / PROBLEMS_CSV)
+    writer.finish(source)
+    manifest = {"source": source, "problems": problem_report,
+                "archive": {k: v for k, v in report.items() if k != "problems"}}
+    tmp = out / (raw.RAW_MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, out / raw.RAW_MANIFEST)
+    log.info("archive -> raw: %d rows in, %d models, %d skipped, %d bad fields, tags added %s",
+             rows_in, models_out, rows_in - models_out, problem_report["fields"],
+             stats["tags_added"])
+    return report
+
+
+# ------------------------------------------------------------------ download
+
+
+def _public_url(url: str) -> str:
+    """The endpoint without any user:password part, for logs and the manifest."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+_SHARD = re.compile(r"(?:[-_.]?\d{5}-of-\d{5}|[-_.]?\d+)$")
+
+
+def discover_data_files(paths: list[str]) -> list[str]:
+    """The archive's data files among a repo's files: parquet if any, else CSV; README,
+    .gitattributes and other files ignored. Shards of one table (train-00000-of-00002,
+    0000.parquet ...) are one group; several groups are ambiguous and refused."""
+    for ext in (".parquet", ".csv"):
+        found = sorted(p for p in paths if p.lower().endswith(ext)
+                       and not Path(p).name.startswith("."))
+        if found:
+            break
+    else:
+        return []
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in found:
+        path = Path(p)
+        groups.setdefault((str(path.parent), _SHARD.sub("", path.stem)), []).append(p)
+    if len(groups) > 1:
+        listed = "; ".join(f"{d}/{s or '*'}: {len(g)} file(s)" for (d, s), g in groups.items())
+        raise InputError(
+            f"the dataset repo holds several {ext} tables ({listed}); choose one with "
+            f"data_files=[...] (paths in the repo)")
+    return found
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import httpx2
+    from huggingface_hub.errors import OfflineModeIsEnabled
+    return (httpx2.TransportError, OfflineModeIsEnabled, ConnectionError, TimeoutError)
+
+
+def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
+                     endpoint: str | None = None, timeout: float = 10.0, *,
+                     cache_dir: str | Path | None = None,
+                     data_files: list[str] | None = None) -> dict:
+    """Download the archive dataset repo at a pinned commit and convert it to raw (out_dir).
+
+    The revision (branch, tag or sha; default main) is resolved to its commit sha first; every
+    file is then fetched at that sha through huggingface_hub's cache (HF_TOKEN is used by
+    huggingface_hub and never logged). Without parquet/CSV files at the commit the Hub's
+    auto-converted parquet (revision refs/convert/parquet) is used. Returns the archive_to_raw
+    report; the raw manifest's source is {kind: archive, repo_id, revision, commit, endpoint,
+    files: {path: sha256}}."""
+    from huggingface_hub import HfApi, constants, hf_hub_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+    shown = _public_url(endpoint)
+    revision = revision or "main"
+    api = HfApi(endpoint=endpoint)
+    offline = _connection_errors()
+
+    def resolve(rev: str) -> str:
+        try:
+            info = api.dataset_info(repo_id, revision=rev, timeout=timeout)
+        except GatedRepoError:
+            raise InputError(
+                f"dataset {repo_id} at {shown} is gated: accept its terms on the Hub and set "
+                f"HF_TOKEN to a token of that account") from None
+        except RevisionNotFoundError:
+            raise InputError(f"dataset {repo_id} at {shown} has no revision {rev!r}") from None
+        except RepositoryNotFoundError:
+            raise InputError(
+                f"dataset repo {repo_id!r} not found at {shown} (or private: set HF_TOKEN). "
+                f"{OFFLINE_HINT}") from None
+        except offline as error:
+            raise InputError(f"cannot reach the Hub at {shown} ({type(error).__name__}: "
+                             f"{error}). {OFFLINE_HINT}") from None
+        except HfHubHTTPError as error:
+            raise InputError(f"the Hub at {shown} refused dataset {repo_id}@{rev}: "
+                             f"{str(error).splitlines()[0]}") from None
+        if not info.sha:
+            raise InputError(f"the Hub at {shown} gave no commit sha for {repo_id}@{rev}")
+        return info.sha
+
+    def listing(commit: str) -> list[str]:
+        try:
+            return api.list_repo_files(repo_id, repo_type="dataset", revision=commit)
+        except offline as error:
+            raise InputError(f"lost the Hub at {shown} while listing {repo_id}: {error}. "
+                             f"{OFFLINE_HINT}") from None
+        except HfHubHTTPError as error:
+            raise InputError(f"cannot list the files of {repo_id}@{commit} at {shown}: "
+                             f"{str(error).splitlines()[0]}") from None
+
+    commit = resolve(revision)
+    repo_files = listing(commit)
+    chosen = ([p for p in data_files if p in set(repo_files)] if data_files
+              else discover_data_files(repo_files))
+    if data_files and len(chosen) != len(data_files):
+        missing = sorted(set(data_files) - set(chosen))
+        raise InputError(f"{repo_id}@{commit}: data files not in the repo: {missing}")
+    converted = None
+    if not chosen:
+        log.info("%s@%s holds no parquet/CSV data files (%d files); trying the auto-converted "
+                 "parquet at refs/convert/parquet", repo_id, commit[:12], len(repo_files))
+        try:
+            converted = resolve("refs/convert/parquet")
+        except InputError as error:
+            raise InputError(
+                f"dataset {repo_id}@{revision} ({commit}) at {shown} holds no parquet or CSV "
+                f"data file (files: {sorted(repo_files)[:20]}), and no auto-converted parquet: "
+                f"{error}") from None
+        commit_files = listing(converted)
+        chosen = discover_data_files(commit_files)
+        if not chosen:
+            raise InputError(f"dataset {repo_id} at {shown} has no parquet or CSV data file, "
+                             f"neither at {revision} nor at refs/convert/parquet")
+    fetch_commit = converted or commit
+    log.info("downloading %d archive file(s) of %s@%s (commit %s) from %s", len(chosen),
+             repo_id, revision, fetch_commit, shown)
+
+    local, sums = [], {}
+    progress = Progress("downloading archive files", total=len(chosen), unit="files")
+    for name in chosen:
+        try:
+            path = Path(hf_hub_download(repo_id, name, repo_type="dataset",
+                                        revision=fetch_commit, endpoint=endpoint,
+                                        cache_dir=cache_dir, etag_timeout=timeout))
+        except (LocalEntryNotFoundError, *offline) as error:
+            raise InputError(f"lost the Hub at {shown} while downloading {name}: {error}. "
+                             f"Files already downloaded stay in the huggingface_hub cache. "
+                             f"{OFFLINE_HINT}") from None
+        except HfHubHTTPError as error:
+            raise InputError(f"cannot download {name} of {repo_id}@{fetch_commit}: "
+                             f"{str(error).splitlines()[0]}") from None
+        local.append(path)
+        sums[name] = sha256_file(path)
+        progress.update()
+    progress.close()
+    source = {"kind": "archive", "repo_id": repo_id, "revision": revision, "commit": commit,
+              "endpoint": shown, "files": sums}
+    if converted:
+        source["converted_parquet_commit"] = converted
+    report = archive_to_raw(local, out_dir, source)
+    report["source"] = source
+    return report
+
