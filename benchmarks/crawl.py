@@ -24,6 +24,7 @@ from laps import Laps
 from hubanatomy import raw
 from hubanatomy.crawl import CrawlSettings, crawl_list, run_crawl
 from hubanatomy.hub_emulator import Faults, HubEmulator
+from hubanatomy.logs import setup_logging
 from hubanatomy.simulator import simulate
 
 
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("--malformed-rate", type=float, default=0.05)
     parser.add_argument("--slow-rate", type=float, default=0.005)
     args = parser.parse_args()
+    setup_logging()  # progress and ETA of the crawl on stderr
 
     laps = Laps()
     with tempfile.TemporaryDirectory() as work:

@@ -173,9 +173,13 @@ def test_a_crawl_directory_belongs_to_one_endpoint(source, tmp_path):
 
 def _crawl_command(endpoint: str, out: Path) -> list[str]:
     return [sys.executable, "-m", "hubanatomy.cli", "crawl", "--endpoint", endpoint,
-            "--out", str(out), "--shards", "2", "--jobs", "2", "--page-size", "100",
+            "--out", str(out), "--shards", "2", "--jobs", "2", "--page-size", "50",
             "--api-limit", "20", "--resolver-limit", "300", "--window", "1",
             "--backoff", "0.02", "--flush-records", "40"]
+
+
+def _card_path(model_id: str) -> str:
+    return f"/{model_id}/resolve/main/README.md"
 
 
 def _card_ids_on_disk(root: Path) -> set[str]:
@@ -189,9 +193,9 @@ def test_a_crawl_killed_with_sigkill_resumes_to_the_same_snapshot(source, source
                                                                   tmp_path):
     root = tmp_path / "crawl"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with HubEmulator(source, faults=FAULTS) as hub:
+    with HubEmulator(source, faults=FAULTS, count_requests=True) as hub:
         kills, done_before = 0, []
-        for delay in (1.5, 2.0, 2.5):
+        for delay in (0.5, 1.5, 2.0, 2.5):  # the first lands in the listing
             process = subprocess.Popen(_crawl_command(hub.url, root), env=env,
                                        start_new_session=True, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
@@ -201,9 +205,12 @@ def test_a_crawl_killed_with_sigkill_resumes_to_the_same_snapshot(source, source
                 process.wait()
                 kills += 1
             done_before.append(_card_ids_on_disk(root))
+        before = {m: hub.requests_for(_card_path(m)) for m in done_before[-1]}
         final = subprocess.run(_crawl_command(hub.url, root), env=env, capture_output=True,
                                text=True, timeout=300)
         assert final.returncode == 0, final.stderr[-3000:]
+        # what was on disk before the last run was never asked for again
+        assert {m: hub.requests_for(_card_path(m)) for m in done_before[-1]} == before
     assert kills >= 2
     assert any(done_before)  # some cards were on disk when it was killed
     # no temp files left behind count as data, no part left over

@@ -615,6 +615,7 @@ def test_card_front_matter_parents(card_snapshot):
     counts = manifest["normalise"]["counts"]
     assert counts["parents_from_card_only"] == len(from_cards)
     assert counts["broken_front_matter"] == 1
+    assert manifest["normalise"]["examples"]["broken_front_matter"] == ["m/broken"]
     assert "m/broken" not in set(frames["parents"]["child_id"])
 
 

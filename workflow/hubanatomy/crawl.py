@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import multiprocessing
 import os
 import random
 import re
@@ -45,6 +46,7 @@ from huggingface_hub.utils import build_hf_headers, get_session
 
 from hubanatomy import raw
 from hubanatomy.errors import InputError
+from hubanatomy.logs import setup_logging
 from hubanatomy.progress import Progress
 from hubanatomy.ratelimit import SharedBudget
 from hubanatomy.tags import REPO_ID
@@ -445,6 +447,9 @@ def _probe(client: _Client, endpoint: str, parent_id: str) -> dict:
             return {**record, "status": "not_found" if response.status_code in (401, 404)
                     else f"http_{response.status_code}"}
         new = orjson.loads(body[0]).get("id")
+        if new and new.lower() == parent_id.lower() and new != parent_id:
+            # the Hub forgives letter case; the lineage resolves case itself (and says so)
+            return {**record, "status": "case_variant"}
         if new and new != parent_id:
             return {**record, "status": "renamed", "renamed_to": new}
         return {**record, "status": "exists"}
@@ -491,7 +496,7 @@ def gather(root: str | Path, settings: CrawlSettings, shards: int) -> dict:
 
     problems = [{"model_id": r["id"], "problem": r["problem"]} for r in cards if "problem" in r]
     problems += [{"model_id": r["id"], "problem": f"parent_{r['status']}"}
-                 for r in probes if r["status"] not in ("renamed", "exists")]
+                 for r in probes if r["status"] not in ("renamed", "exists", "case_variant")]
     problems.sort(key=lambda p: (p["problem"], p["model_id"]))
     _write_atomic(root / PROBLEMS, b"".join(orjson.dumps(p) + b"\n" for p in problems))
 
@@ -539,7 +544,9 @@ def run_crawl(root: str | Path, settings: CrawlSettings, shards: int = 1, jobs: 
     as `jobs` processes at once, sharing the budget as Snakemake's jobs do."""
     crawl_list(root, settings)
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawned, not forked: a fork copies the parent's HTTP connection pool and its locks
+        with ProcessPoolExecutor(max_workers=jobs, initializer=setup_logging,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
             for done in [pool.submit(crawl_cards, root, settings, s, shards)
                          for s in range(shards)]:
                 done.result()

@@ -340,13 +340,14 @@ class HubEmulator:
     datasets: repo_id -> directory of files, served as dataset repos.
     arxiv: callable(params) -> (status, content_type, body) answering /arxiv/api/query.
     clock: seconds (monotonic) for the rate-limit windows; tests pass a fake one.
+    count_requests: count accepted requests per target (see requests_for).
     """
 
     def __init__(self, raw_root: str | Path, faults: Faults | None = None,
                  datasets: dict[str, str | Path] | None = None,
                  arxiv: Callable[[dict[str, str]], tuple[int, str, bytes]] | None = None,
                  host: str = "127.0.0.1", port: int = 0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, count_requests: bool = False):
         self.raw_root = Path(raw_root)
         self.faults = faults or Faults()
         self.arxiv = arxiv
@@ -355,6 +356,8 @@ class HubEmulator:
         self._clock = clock
         self._lock = threading.Lock()
         self._attempts: dict[tuple[str, str], int] = {}
+        # accepted requests per "METHOD target", kept only when asked (tests of resumption)
+        self._counted: dict[str, int] | None = {} if count_requests else None
         self._requests = 0
         self._buckets = {"api": _BucketStats(self.faults.api_limit),
                          "resolver": _BucketStats(self.faults.resolver_limit)}
@@ -511,6 +514,13 @@ class HubEmulator:
                    for name, b in self._buckets.items()},
             }
 
+    def requests_for(self, target: str, method: str = "GET") -> int:
+        """Accepted requests of one exact target (path and query); needs count_requests."""
+        if self._counted is None:
+            raise ValueError("HubEmulator(count_requests=True) is needed to count requests")
+        with self._lock:
+            return self._counted.get(f"{method} {target}", 0)
+
     # -- requests -----------------------------------------------------------------------
 
     def _uniforms(self, method: str, target: str) -> tuple[float, ...]:
@@ -560,6 +570,9 @@ class HubEmulator:
             else:
                 stats.windows[window] = used = used + 1
                 stats.served += 1
+                if self._counted is not None:
+                    key = f"{method} {target}"
+                    self._counted[key] = self._counted.get(key, 0) + 1
                 attempt = 0
                 if flagged:   # only faulty requests need their attempts remembered
                     attempt = self._attempts.get((method, target), 0)

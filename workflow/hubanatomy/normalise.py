@@ -75,7 +75,7 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
     models = models.drop("_created_raw")
     snap.write_parquet(snap.conform(models, snap.MODELS_SCHEMA), out / snap.MODELS)
 
-    card_report, card_rejects, card_parents = _write_cards(
+    card_report, card_rejects, card_parents, broken_ids = _write_cards(
         raw.card_files(raw_root), models["model_id"], out / snap.CARDS, rel)
     counts.update(card_report)
     _check_rejects(card_rejects, card_report["card_lines"], max_reject_fraction, "card")
@@ -112,6 +112,7 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
             "counts": counts,
             "rejects_by_reason": _reasons(rejects),
             "examples": {**parent_report["examples"],
+                         "broken_front_matter": broken_ids,
                          "rejected_lines": [r.as_dict() for r in rejects[:20]]},
             "max_reject_fraction": max_reject_fraction,
         },
@@ -255,6 +256,7 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
               "broken_front_matter": 0}
     rejects: list[Reject] = []
     parents = []
+    broken_ids: list[str] = []  # the first 100 models whose front matter does not parse
     writer = None
     progress = Progress("reading model cards", total=len(model_ids), unit="cards")
     for file in files:
@@ -292,8 +294,9 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
                 status=pl.when(no_text).then(pl.lit("error")).otherwise(pl.col("status")),
                 card=pl.when(pl.col("status") == "ok").then(pl.col("card")))
             frame = frame.with_columns(fm=card_text.front_matter(pl.col("card")))
-            counts["broken_front_matter"] += int(frame.select(
-                card_text.broken_front_matter(pl.col("card"), pl.col("fm")).sum()).item())
+            broken = frame.filter(card_text.broken_front_matter(pl.col("card"), pl.col("fm")))
+            counts["broken_front_matter"] += broken.height
+            broken_ids.extend(broken["model_id"].head(100 - len(broken_ids)).to_list())
             parents.append(card_text.front_matter_parents(frame))
             writer = _append_cards(writer, path, frame)
             progress.update(frame.height)
@@ -307,7 +310,7 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
     counts["cards_rows"] = len(model_ids)
     card_parents = pl.concat(parents) if parents else pl.DataFrame(
         schema={"child_id": pl.String, "parent_id": pl.String, "relation": pl.String})
-    return counts, rejects, card_parents
+    return counts, rejects, card_parents, broken_ids
 
 
 def _append_cards(writer, path: Path, frame: pl.DataFrame):
