@@ -48,7 +48,7 @@ import pyarrow as pa
 import pycountry
 
 from hubanatomy import raw
-from hubanatomy.errors import InputError
+from hubanatomy.errors import OFFLINE_HINT, InputError
 from hubanatomy.jsonl import read_jsonl
 from hubanatomy.progress import Progress
 from hubanatomy.snapshot import sha256_file
@@ -107,12 +107,6 @@ _TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %
                  "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f",
                  "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d")
 _STRINGS = pl.List(pl.String)
-
-OFFLINE_HINT = ("To work without the Hub, run the workflow on the built-in simulator "
-                "(`snakemake --cores all --config source=simulated`) or on a local copy of the "
-                "archive (`snakemake --cores all --config source=snapshot` with the file's "
-                "path in the config, see config/README.md).")
-
 
 # ------------------------------------------------------------------ Python-list strings
 
@@ -638,9 +632,8 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
     writer.finish(source)
     manifest = {"source": source, "problems": problem_report,
                 "archive": {k: v for k, v in report.items() if k != "problems"}}
-    tmp = out / (raw.RAW_MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, out / raw.RAW_MANIFEST)
+    raw.write_atomic(out / raw.RAW_MANIFEST,
+                     (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode())
     log.info("archive -> raw: %d rows in, %d models, %d skipped, %d bad fields, tags added %s",
              rows_in, models_out, rows_in - models_out, problem_report["fields"],
              stats["tags_added"])

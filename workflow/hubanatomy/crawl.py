@@ -45,11 +45,11 @@ import polars as pl
 from huggingface_hub.utils import build_hf_headers, get_session
 
 from hubanatomy import raw
-from hubanatomy.errors import InputError
+from hubanatomy.errors import OFFLINE_HINT, InputError
 from hubanatomy.logs import setup_logging
 from hubanatomy.progress import Progress
 from hubanatomy.ratelimit import SharedBudget
-from hubanatomy.tags import REPO_ID
+from hubanatomy.tags import BASE_MODEL, RELATIONS, REPO_ID
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,11 @@ PROBLEMS = "problems.jsonl"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 # what a connection-level failure looks like through httpx2 (timeouts, resets, cut bodies)
 NETWORK_ERRORS = (httpx2.TransportError, httpx2.DecodingError)
-OFFLINE_HINT = (
-    "No Hub is reachable from here. Run offline with the simulated Hub "
-    "(snakemake --cores all --config source=simulated), a local file "
-    "(--config source=snapshot snapshot='{path: FILE}'), or crawl the Hub emulator "
-    "(hubanatomy serve-hub --raw DIR --port 8765, then --config source=crawl "
-    "crawl='{endpoint: http://127.0.0.1:8765}').")
-_BASE_MODEL_TAG = re.compile(r"^base_model:(?:(?:finetune|adapter|quantized|merge):)?(.+)$")
+# the parent id in base_model:X and base_model:<relation>:X (tags.py parses them for the
+# snapshot; the crawl needs only the ids)
+BASE_MODEL_TAG = rf"^{BASE_MODEL}(?:(?:{'|'.join(RELATIONS)}):)?(.+)$"
+REPO_ID_RE = re.compile(REPO_ID)
+CARD_PATH = "/resolve/main/README.md"
 
 
 @dataclass(frozen=True)
@@ -173,13 +171,8 @@ def _read_capped(response, cap: int | None) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def _jsonl(records) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
 
 
 def _read_json(path: Path) -> dict:
@@ -262,8 +255,8 @@ def _crawl_list(root: Path, settings: CrawlSettings) -> dict:
         objects, following = page
         if settings.max_models is not None:
             objects = objects[: max(0, settings.max_models - state["models"])]
-        lines = b"".join(orjson.dumps(o) + b"\n" for o in objects)
-        _write_atomic(root / raw.MODELS / f"part-{state['page']:05d}.jsonl", lines)
+        lines = _jsonl(objects)
+        raw.write_atomic(root / raw.MODELS / f"part-{state['page']:05d}.jsonl", lines)
         state["page"] += 1
         state["models"] += len(objects)
         state["next_url"] = following
@@ -272,7 +265,7 @@ def _crawl_list(root: Path, settings: CrawlSettings) -> dict:
                                               and state["models"] >= settings.max_models)
         if state["done"]:
             state["listed_at"] = _now()
-        _write_atomic(root / STATE / LIST_STATE, orjson.dumps(state))
+        raw.write_atomic(root / STATE / LIST_STATE, orjson.dumps(state))
         progress.update(len(objects))
     progress.close()
     _add_counts(root, "list", client.counts)
@@ -291,7 +284,7 @@ def _listing(root: Path) -> tuple[list[str], set[str]]:
     listed = pl.scan_ndjson(raw.model_files(root),
                             schema={"id": pl.String, "tags": pl.List(pl.String)}).collect()
     parents = (listed.select(pl.col("tags").explode()).drop_nulls()
-               .select(pl.col("tags").str.extract(_BASE_MODEL_TAG.pattern, 1)).drop_nulls())
+               .select(pl.col("tags").str.extract(BASE_MODEL_TAG, 1)).drop_nulls())
     return listed["id"].to_list(), set(parents["tags"].to_list())
 
 
@@ -345,8 +338,8 @@ def _crawl_cards(root: Path, settings: CrawlSettings, shard: int, shards: int) -
     def flush():
         nonlocal buffer, part, last_flush
         if buffer:
-            data = b"".join(orjson.dumps(r) + b"\n" for r in buffer)
-            _write_atomic(root / raw.CARDS / f"shard-{shard:04d}-part-{part:05d}.jsonl", data)
+            data = _jsonl(buffer)
+            raw.write_atomic(root / raw.CARDS / f"shard-{shard:04d}-part-{part:05d}.jsonl", data)
             part += 1
             buffer = []
         last_flush = time.monotonic()
@@ -377,24 +370,12 @@ def _crawl_cards(root: Path, settings: CrawlSettings, shard: int, shards: int) -
     return counts
 
 
-REPO_ID_RE = re.compile(REPO_ID)
-
-
-def _repo_of_url(url: str, endpoint: str, suffix: str) -> str | None:
-    """The repo id in a resolve or API URL (after redirects), or None if it is not one."""
-    path = urlsplit(url).path
-    base = urlsplit(endpoint).path.rstrip("/")
-    path = path[len(base):] if path.startswith(base) else path
-    path = path.removeprefix("/api/models")
-    return path.strip("/").removesuffix(suffix).strip("/") or None
-
-
 def _fetch_card(client: _Client, endpoint: str, model_id: str) -> dict:
-    url = f"{endpoint}/{quote(model_id)}/resolve/main/README.md"
+    url = f"{endpoint}/{quote(model_id)}{CARD_PATH}"
     record = {"kind": "card", "id": model_id}
 
     def parse(response, body):
-        _note_redirect(record, response, endpoint, "/resolve/main/README.md")
+        _note_redirect(record, response, endpoint)
         if body is None:
             if response.status_code == 404:
                 return {**record, "status": "missing", "card": None}
@@ -430,9 +411,12 @@ def _valid_after_trim(data: bytes) -> bool:
     return False
 
 
-def _note_redirect(record: dict, response, endpoint: str, suffix: str) -> None:
+def _note_redirect(record: dict, response, endpoint: str) -> None:
+    """A card answered after a redirect to another repo: the model was renamed."""
     if response.history:
-        new = _repo_of_url(str(response.url), endpoint, suffix)
+        path = urlsplit(str(response.url)).path
+        path = path.removeprefix(urlsplit(endpoint).path.rstrip("/"))
+        new = path.removesuffix(CARD_PATH).strip("/")
         if new and new != record["id"]:
             record["renamed_to"] = new
 
@@ -464,10 +448,10 @@ def _compact(root: Path, shard: int, order: list[str]) -> None:
     position = {m: i for i, m in enumerate(order)}
     cards = sorted((r for r in records if r["kind"] == "card"), key=lambda r: position[r["id"]])
     probes = sorted((r for r in records if r["kind"] == "probe"), key=lambda r: r["id"])
-    _write_atomic(root / PROBES / f"shard-{shard:04d}.jsonl",
-                  b"".join(orjson.dumps(r) + b"\n" for r in probes))
-    _write_atomic(root / raw.CARDS / f"shard-{shard:04d}.jsonl",
-                  b"".join(orjson.dumps(r) + b"\n" for r in cards))
+    raw.write_atomic(root / PROBES / f"shard-{shard:04d}.jsonl",
+                  _jsonl(probes))
+    raw.write_atomic(root / raw.CARDS / f"shard-{shard:04d}.jsonl",
+                  _jsonl(cards))
     for path in _parts(root, shard):
         path.unlink()
 
@@ -478,7 +462,7 @@ def _add_counts(root: Path, step: str, counts: dict) -> None:
     total = _read_json(path)
     for key, value in counts.items():
         total[key] = round(total.get(key, 0) + value, 1)
-    _write_atomic(path, orjson.dumps(total, option=orjson.OPT_SORT_KEYS))
+    raw.write_atomic(path, orjson.dumps(total, option=orjson.OPT_SORT_KEYS))
 
 
 # -------------------------------------------------------------------------------- gather
@@ -490,15 +474,14 @@ def gather(root: str | Path, settings: CrawlSettings, shards: int) -> dict:
     cards = _records([root / raw.CARDS / f"shard-{s:04d}.jsonl" for s in range(shards)])
     probes = _records([root / PROBES / f"shard-{s:04d}.jsonl" for s in range(shards)])
     renames = {r["id"]: r["renamed_to"] for r in [*probes, *cards] if r.get("renamed_to")}
-    _write_atomic(root / raw.RENAMES, b"".join(
-        orjson.dumps({"old_id": old, "new_id": new}) + b"\n"
-        for old, new in sorted(renames.items())))
+    raw.write_atomic(root / raw.RENAMES, _jsonl(
+        {"old_id": old, "new_id": new} for old, new in sorted(renames.items())))
 
     problems = [{"model_id": r["id"], "problem": r["problem"]} for r in cards if "problem" in r]
     problems += [{"model_id": r["id"], "problem": f"parent_{r['status']}"}
                  for r in probes if r["status"] not in ("renamed", "exists", "case_variant")]
     problems.sort(key=lambda p: (p["problem"], p["model_id"]))
-    _write_atomic(root / PROBLEMS, b"".join(orjson.dumps(p) + b"\n" for p in problems))
+    raw.write_atomic(root / PROBLEMS, _jsonl(problems))
 
     requests: dict[str, float] = {}
     for path in sorted((root / STATE).glob("requests-*.json")):
@@ -532,7 +515,7 @@ def gather(root: str | Path, settings: CrawlSettings, shards: int) -> dict:
             "problems_file": PROBLEMS,
         },
     }
-    _write_atomic(root / raw.RAW_MANIFEST,
+    raw.write_atomic(root / raw.RAW_MANIFEST,
                   orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     log.info("crawl gathered: %d models, cards %s, %d renames, %d problems", state["models"],
              manifest["acquisition"]["cards"], len(renames), len(problems))

@@ -58,10 +58,19 @@ def read_raw_manifest(root: str | Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _atomic_write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a synced temp file and a rename: a reader (or a run resumed after a kill)
+    sees the old file or the whole new one, never a half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def _atomic_write_json(path: Path, payload: dict) -> None:
+    write_atomic(path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
 
 
 class RawWriter:
