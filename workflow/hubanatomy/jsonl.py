@@ -22,6 +22,7 @@ import pyarrow.json as pj
 
 BLOCK_BYTES = 128 << 20
 NEWLINE = 10
+OPEN_BRACE = ord("{")
 _SPACE = np.zeros(256, dtype=bool)
 _SPACE[list(b" \t\r\x0b\x0c")] = True
 
@@ -95,14 +96,27 @@ def _parse_block(path: Path, block: bytes, first_line: int, options: pj.ParseOpt
             except UnicodeDecodeError:
                 bad_text[i] = True
                 rejects.append(Reject(str(path), int(numbers[i]), "not valid UTF-8"))
-    keep = np.flatnonzero(~blank & ~bad_text)
+    # pyarrow's reader with an explicit schema crashes (SIGSEGV) on input that starts with a
+    # JSON null, and reads a null line among objects as a row of nulls: a line that is not an
+    # object is rejected here, before pyarrow sees it
+    first = raw[np.minimum(starts, len(raw) - 1)] if len(raw) else np.zeros(0, dtype=np.uint8)
+    not_object = ~blank & ~bad_text & (first != OPEN_BRACE)
+    for i in np.flatnonzero(not_object):
+        text = block[starts[i]:ends[i]].strip()
+        if text.startswith(b"{"):  # whitespace before the object
+            not_object[i] = False
+            continue
+        rejects.append(Reject(str(path), int(numbers[i]),
+                              f"not a JSON object: the line starts with "
+                              f"{text[:20].decode('utf-8', 'replace')!r}"))
+    keep = np.flatnonzero(~blank & ~bad_text & ~not_object)
 
     # a block of the reader must hold the longest line
     longest = int(lengths.max()) if len(lengths) else 0
     read_options = pj.ReadOptions(block_size=max(1 << 20, 2 * longest + 1024))
     tables, kept, parse_rejects = _parse_lines(path, block, starts[keep], ends[keep],
                                                numbers[keep], options, read_options,
-                                               whole_block=not bad_text.any())
+                                               whole_block=not (bad_text | not_object).any())
     rejects = sorted(rejects + parse_rejects, key=lambda r: r.line)
     schema_table = pa.Table.from_batches([], schema=options.explicit_schema)
     table = pa.concat_tables([schema_table, *tables]) if tables else schema_table
