@@ -296,6 +296,8 @@ def test_bad_fields_are_emptied_counted_and_the_rest_kept(sim_raw, sim_snapshot,
         10: ("private", "maybe"),
         11: ("licenses", "{'mit'}"),
         12: ("trendingScore", "inf"),
+        13: ("likes", "1e19"),
+        14: ("downloads", "9223372036854775808"),
     }
     for row, (column, value) in bad.items():
         frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == row).then(pl.lit(value))
@@ -317,15 +319,17 @@ def test_bad_fields_are_emptied_counted_and_the_rest_kept(sim_raw, sim_snapshot,
         "private: not True/False": ids[10],
         "licenses: not a Python-list string of strings (emptied)": ids[11],
         "trendingScore: not a number": ids[12],
+        "likes: too large (2^63 or more)": ids[13],
     }
     for key, model_id in expected.items():
         assert problems["counts"][key] == 1
         assert problems["example_ids"][key] == [model_id]
+    assert problems["example_ids"]["downloads: too large (2^63 or more)"] == [ids[14]]
     assert problems["example_ids"]["model_id: missing model id (row skipped)"] == [
         f"{path.name} row 21"]
     listed = pl.read_csv(tmp_path / "raw" / PROBLEMS_CSV)
     assert listed.height == len(bad) + 1
-    assert set(listed.filter(pl.col("column") == "likes")["value"]) == {"many"}
+    assert set(listed.filter(pl.col("column") == "likes")["value"]) == {"many", "1e19"}
     assert json.loads((tmp_path / "raw" / "raw_manifest.json").read_text())[
         "problems"] == problems
 
@@ -352,6 +356,25 @@ def test_bad_fields_are_emptied_counted_and_the_rest_kept(sim_raw, sim_snapshot,
     assert rows[ids[11]]["licenses"] == before[ids[11]]["licenses"]  # the tags still say it
     assert rows[ids[12]]["trending_score"] is None
     assert ids[20] not in got["models"]["model_id"]
+
+
+def test_out_of_range_counts_in_native_parquet_columns(sim_raw, tmp_path):
+    """Counts beyond Int64 (a float 1e19, an unsigned 2^64 - 1), NaN and infinity in numeric
+    parquet columns are bad fields, emptied and counted; the rows are kept."""
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="parquet")
+    frame = pl.read_parquet(path).head(6)
+    frame = frame.with_columns(
+        downloads=pl.Series([1e19, float("nan"), float("inf"), 5.0, -1.0, None]),
+        likes=pl.Series([2**64 - 1, 3, 2**63 - 1, 0, 1, None], dtype=pl.UInt64))
+    frame.write_parquet(path)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    assert report["rows"] == report["models"] == 6
+    assert report["problems"]["counts"] == {
+        "downloads: too large (2^63 or more)": 1, "downloads: not a number": 2,
+        "downloads: negative": 1, "likes: too large (2^63 or more)": 1}
+    models = pl.read_ndjson(tmp_path / "raw" / "models" / "part-00000.jsonl")
+    assert models["downloads"].to_list() == [None, None, None, 5, None, None]
+    assert models["likes"].to_list() == [None, 3, 2**63 - 1, 0, 1, None]
 
 
 def test_parents_in_parent_columns_but_not_in_tags_are_restored(sim_raw, sim_snapshot,
