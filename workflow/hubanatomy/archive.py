@@ -41,7 +41,6 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 import pyarrow as pa
@@ -654,15 +653,6 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
 # ------------------------------------------------------------------ download
 
 
-def _public_url(url: str) -> str:
-    """The endpoint without any user:password part, for logs and the manifest."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 _SHARD = re.compile(r"(?:[-_.]?\d{5}-of-\d{5}|[-_.]?\d+)$")
 
 
@@ -717,7 +707,7 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
     )
 
     endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
-    shown = _public_url(endpoint)
+    shown = raw.public_url(endpoint)
     revision = revision or "main"
     api = HfApi(endpoint=endpoint)
     offline = _connection_errors()

@@ -36,7 +36,8 @@ def _crawl(args) -> None:
         api_requests_per_window=args.api_limit, resolver_requests_per_window=args.resolver_limit,
         window_seconds=args.window, page_size=args.page_size, max_retries=args.max_retries,
         max_card_bytes=args.max_card_bytes, backoff_seconds=args.backoff,
-        flush_records=args.flush_records)
+        flush_records=args.flush_records, accept_errors=args.accept_errors,
+        max_wait_seconds=args.max_wait)
     manifest = run_crawl(args.out, settings, shards=args.shards, jobs=args.jobs)
     print(json.dumps(manifest["acquisition"]["requests"], indent=2))
 
@@ -112,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="first retry delay after a 5xx or network error, seconds")
     crawl.add_argument("--flush-records", type=int, default=1000,
                        help="card records per checkpointed part file")
+    crawl.add_argument("--accept-errors", action="store_true",
+                       help="keep requests that fail after every retry as errors instead of "
+                       "stopping with an error (a rerun retries them either way)")
+    crawl.add_argument("--max-wait", type=float, default=3600.0,
+                       help="longest rate-limit wait, seconds; a longer one stops the crawl "
+                       "(resumable)")
     crawl.set_defaults(run=_crawl)
 
     hub = commands.add_parser("serve-hub", help="serve a raw directory like the Hugging Face "

@@ -135,6 +135,8 @@ def source_record(configured: dict, raw_root: str | Path) -> dict:
     itself (the simulator's parameters, a crawl's window) and, for a local file, its sha256."""
     described = raw.read_raw_manifest(raw_root).get("source", {})
     record = {**dict(configured), **described}
+    if isinstance(record.get("endpoint"), str):  # never a user:password part
+        record["endpoint"] = raw.public_url(record["endpoint"])
     if record.get("kind") == "snapshot" and not described:
         files = raw.model_files(raw_root) + raw.card_files(raw_root)
         record["path"] = str(raw_root)

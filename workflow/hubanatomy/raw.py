@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 
@@ -58,15 +59,36 @@ def read_raw_manifest(root: str | Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a synced temp file and a rename: a reader (or a run resumed after a kill)
-    sees the old file or the whole new one, never a half."""
+def public_url(url: str) -> str:
+    """The URL without any user:password part: what may go into logs, state files, manifests
+    and captions (an endpoint such as http://user:pass@host works, but is never written)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 address
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write through a temp file and a rename: a reader (or a run resumed after a kill) sees
+    the old file or the whole new one, never a half. sync=False skips the fsync (safe against
+    a killed process, not against a power cut) for files rewritten many times a second. A
+    failed write (a full disk) leaves no temp file behind."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _atomic_write_json(path: Path, payload: dict) -> None:
