@@ -640,7 +640,7 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
         log.warning("%d bad fields in %d archive rows: see %s", problem_report["fields"],
                     rows_in, out / PROBLEMS_CSV)
     writer.finish(source)
-    manifest = {"source": source, "problems": problem_report,
+    manifest = {"source": source, "problems": problem_report, "written": writer.written,
                 "archive": {k: v for k, v in report.items() if k != "problems"}}
     raw.write_atomic(out / raw.RAW_MANIFEST,
                      (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode())

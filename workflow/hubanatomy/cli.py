@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 
-from hubanatomy.errors import InputError
+from hubanatomy.errors import InputError, describe_os_error
 from hubanatomy.logs import setup_logging
 
 
@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except InputError as error:
         print(f"hubanatomy: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a read-only folder: one line naming the path
+        print(f"hubanatomy: {describe_os_error(error)}", file=sys.stderr)
         return 1
     return 0
 

@@ -115,6 +115,12 @@ class CrawlSettings:
         return cls(**{k: v for k, v in config.items() if k in known and v is not None})
 
 
+def with_endpoint(snakemake) -> dict:
+    """A crawl rule's params with the endpoint as configured: the params (which Snakemake
+    stores) hold it without its user:password part."""
+    return {**snakemake.params.crawl, "endpoint": snakemake.config["crawl"]["endpoint"]}
+
+
 class CrawlError(InputError):
     """The crawl cannot go on (unreachable Hub, a page that never parses, a changed endpoint)."""
 

@@ -13,3 +13,18 @@ OFFLINE_HINT = (
     "the archive; see config/README.md), or against the Hub emulator "
     "(`hubanatomy serve-hub --raw DIR --port 8765`, then point crawl.endpoint or "
     "archive.endpoint at http://127.0.0.1:8765).")
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for a failed file operation: what failed, on which path, and what to do."""
+    import errno
+
+    paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+    reason = error.strerror or str(error) or type(error).__name__
+    hint = {errno.ENOSPC: "free some space, or write elsewhere, and rerun",
+            errno.EDQUOT: "free some space, or write elsewhere, and rerun",
+            errno.EACCES: "check the folder's permissions, or write elsewhere",
+            errno.EPERM: "check the folder's permissions, or write elsewhere",
+            errno.EROFS: "the file system is read-only: write elsewhere"}.get(error.errno)
+    text = f"{reason}: {paths}" if paths else reason
+    return f"{text} ({hint})" if hint else text

@@ -12,10 +12,11 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -32,6 +33,9 @@ class Reject:
     file: str
     line: int
     reason: str
+    # the line's "id" value when it can still be read (a card record rejected for a bad
+    # character in its text still names its model)
+    id: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "reason": self.reason}
@@ -117,7 +121,9 @@ def _parse_block(path: Path, block: bytes, first_line: int, options: pj.ParseOpt
     tables, kept, parse_rejects = _parse_lines(path, block, starts[keep], ends[keep],
                                                numbers[keep], options, read_options,
                                                whole_block=not (bad_text | not_object).any())
-    rejects = sorted(rejects + parse_rejects, key=lambda r: r.line)
+    rejects = sorted((replace(r, id=_id_of(block[starts[r.line - first_line]:
+                                                 ends[r.line - first_line]]))
+                      for r in rejects + parse_rejects), key=lambda r: r.line)
     schema_table = pa.Table.from_batches([], schema=options.explicit_schema)
     table = pa.concat_tables([schema_table, *tables]) if tables else schema_table
     rows = keep[kept]
@@ -174,6 +180,21 @@ def _line_strings(block: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Arra
                                   [None, pa.py_buffer(offsets), buffer])
     array.validate(full=True)
     return pc.utf8_rtrim(array, characters="\r\n")
+
+
+_ID = re.compile(rb'"id"\s*:\s*"((?:[^"\\\x00-\x1f]|\\.){1,1000})"')
+
+
+def _id_of(line: bytes) -> str | None:
+    """The first "id": "..." string of a bad line, if it is itself valid."""
+    match = _ID.search(line)
+    if match is None:
+        return None
+    try:
+        value = orjson.loads(b'"' + match.group(1) + b'"')
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _explain(error: Exception) -> str:

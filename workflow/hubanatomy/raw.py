@@ -100,6 +100,8 @@ class RawWriter:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        # lines written, recorded in the manifest: the normaliser checks it finds them all
+        self.written = {MODELS: 0, CARDS: 0}
         for name in (MODELS, CARDS):
             shutil.rmtree(self.root / name, ignore_errors=True)
             (self.root / name).mkdir(parents=True, exist_ok=True)
@@ -109,6 +111,7 @@ class RawWriter:
         tmp = path.with_suffix(".jsonl.tmp")
         frame.write_ndjson(tmp)
         os.replace(tmp, path)
+        self.written[name] += frame.height
 
     def write_models(self, part: int, frame: pl.DataFrame) -> None:
         self._write(MODELS, part, frame)
@@ -122,4 +125,15 @@ class RawWriter:
             _atomic_write_json(self.root / GROUND_TRUTH, ground_truth)
         if truth_nodes is not None:
             truth_nodes.write_parquet(self.root / TRUTH_NODES, compression="zstd")
-        _atomic_write_json(self.root / RAW_MANIFEST, {"source": source})
+        _atomic_write_json(self.root / RAW_MANIFEST, {"source": source, "written": self.written})
+
+
+def expected_lines(manifest: dict) -> dict[str, int]:
+    """How many model and card lines the raw manifest says were written (what is known)."""
+    written = dict(manifest.get("written") or {})
+    if manifest.get("source", {}).get("kind") == "crawl":  # one card record per listed model
+        written.setdefault(MODELS, manifest["source"].get("models"))
+        cards = manifest.get("acquisition", {}).get("cards")
+        if cards:
+            written.setdefault(CARDS, sum(cards.values()))
+    return {k: v for k, v in written.items() if isinstance(v, int)}

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from hubanatomy.raw import public_url
+
 # conda users: the rules' software is the project's own environment
 ENV = "../../environment.yml"
 
@@ -168,10 +170,19 @@ def raw_source():
     return LOCAL_ARCHIVE_RAW if local_archive_files(path) else path
 
 
+def without_credentials(section):
+    """A config section with its endpoint's user:password part removed: rule params are
+    stored by Snakemake (.snakemake/metadata), so the scripts read the endpoint itself from
+    the config (endpoint_of)."""
+    if isinstance(section.get("endpoint"), str):
+        return {**section, "endpoint": public_url(section["endpoint"])}
+    return section
+
+
 def source_identity():
     """What identifies the data, recorded in the snapshot manifest (a changed value reruns)."""
     source = config["source"]
     identity = {"kind": source}
     if source in ("simulated", "snapshot", "archive", "crawl"):
-        identity.update(config[source])
+        identity.update(without_credentials(config[source]))
     return identity
