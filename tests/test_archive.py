@@ -377,6 +377,54 @@ def test_out_of_range_counts_in_native_parquet_columns(sim_raw, tmp_path):
     assert models["likes"].to_list() == [None, 3, 2**63 - 1, 0, 1, None]
 
 
+def test_invalid_utf8_in_a_csv_is_counted_not_replaced_silently(sim_raw, tmp_path):
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    ids = frame["model_id"]
+    # a legitimate U+FFFD in a valid file is text like any other
+    frame.with_columns(pipeline_tag=pl.when(pl.int_range(pl.len()) == 3)
+                       .then(pl.lit("odd \ufffd tag")).otherwise("pipeline_tag")).write_csv(path)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    assert report["problems"]["fields"] == 0
+    # Latin-1 bytes in two rows' fields
+    data = path.read_bytes()
+    for model_id in (ids[5], ids[9]):
+        data = data.replace(model_id.encode() + b",", model_id.encode() + b",\xe9", 1)
+    path.write_bytes(data)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    key = "likes: not valid UTF-8 (bytes replaced by U+FFFD)"
+    assert report["problems"]["counts"][key] == 2
+    assert report["problems"]["example_ids"][key] == [ids[5], ids[9]]
+    # in a file that is not valid UTF-8, a U+FFFD cannot be told from a replaced byte
+    assert report["problems"]["counts"][
+        "pipeline_tag: not valid UTF-8 (bytes replaced by U+FFFD)"] == 1
+    assert report["rows"] == report["models"] == frame.height
+
+
+def test_an_integer_model_id_column_is_rejected_not_taken_as_ids(sim_raw, tmp_path):
+    from hubanatomy.normalise import NormaliseError
+
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="parquet")
+    frame = pl.read_parquet(path).head(300).with_columns(model_id=pl.int_range(300))
+    frame.write_parquet(path)
+    with pytest.raises(InputError, match=rf"{path.name}: column 'model_id' holds numbers "
+                                         r"\(0, 1, 2, ...\), not Hub repo ids"):
+        archive_to_raw([path], tmp_path / "raw", SOURCE)
+    frame.write_csv(tmp_path / "a.csv")
+    with pytest.raises(InputError, match="'model_id' holds numbers"):
+        archive_to_raw([tmp_path / "a.csv"], tmp_path / "raw", SOURCE)
+    # a few numeric ids among real ones: rows the normaliser rejects, counted with a reason
+    frame = pl.read_parquet(write_archive(sim_raw, tmp_path / "b", fmt="parquet")[0])
+    frame.with_columns(model_id=pl.when(pl.int_range(pl.len()) < 300).then(
+        pl.int_range(pl.len()).cast(pl.String)).otherwise("model_id")).write_parquet(path)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    assert report["rows"] == report["models"] == frame.height
+    with pytest.raises(NormaliseError, match=rf"(?s)300 of {frame.height:,} model metadata "
+                                             r"lines are unusable.*invalid model id '0': a bare "
+                                             r"number"):
+        normalise(tmp_path / "raw", tmp_path / "snap", SOURCE)
+
+
 def test_parents_in_parent_columns_but_not_in_tags_are_restored(sim_raw, sim_snapshot,
                                                                 tmp_path):
     [path] = write_archive(sim_raw, tmp_path / "a", fmt="parquet")

@@ -414,6 +414,61 @@ def _null_where(values: pl.Series, mask: pl.Series) -> pl.Series:
     return pl.select(pl.when(mask).then(None).otherwise(values)).to_series().alias(values.name)
 
 
+def _check_ids(path: Path, batch: pl.DataFrame) -> None:
+    """A model_id column of numbers is a table's row index (pandas' index saved under that
+    name, or columns shifted), not Hub ids: stop before converting anything."""
+    ids = batch["model_id"]
+    numbers = (ids.dtype.is_numeric() or
+               ids.cast(pl.String).str.strip_chars().str.contains(r"^\d+(?:\.0)?$").all())
+    if ids.len() and numbers:
+        raise InputError(
+            f"{path}: column 'model_id' holds numbers ({', '.join(map(str, ids.head(3)))}, ...), "
+            "not Hub repo ids ('namespace/name'): a table's row index saved under that name, or "
+            "shifted columns? Check the file's header")
+
+
+def _replaced_bytes(batch: pl.DataFrame, invalid_utf8) -> list[pl.DataFrame]:
+    """A CSV is read with invalid UTF-8 replaced by U+FFFD (one bad byte must not stop 5 GB):
+    in a file that does hold invalid UTF-8, every field with a U+FFFD is a counted problem
+    (kept as read). A U+FFFD the file itself spelt cannot be told apart from a replaced byte,
+    so in such a file it is counted too; a file that is valid UTF-8 is never flagged."""
+    marks = {c: batch[c].str.contains("\ufffd", literal=True).fill_null(False)
+             for c in batch.columns if batch.schema[c] == pl.String and not c.startswith("_")}
+    if not any(m.any() for m in marks.values()) or not invalid_utf8():
+        return []
+    return [_problem_rows(batch, mark, column, "not valid UTF-8 (bytes replaced by U+FFFD)")
+            for column, mark in marks.items() if mark.any()]
+
+
+def invalid_utf8_offset(path: Path, block: int = 64 << 20) -> int | None:
+    """The byte offset of the first invalid UTF-8 sequence in the file, or None."""
+    offset, carry = 0, b""
+    with path.open("rb") as handle:
+        while data := handle.read(block):
+            data = carry + data
+            if data.isascii():
+                offset, carry = offset + len(data), b""
+                continue
+            cut = len(data)  # a character that may be split at the block end: to the next
+            for back in range(1, min(4, len(data)) + 1):
+                if data[-back] < 0x80:
+                    break
+                if data[-back] >= 0xC0:  # the lead byte of the last character
+                    cut = len(data) - back
+                    break
+            try:
+                data[:cut].decode("utf-8")
+            except UnicodeDecodeError as error:
+                return offset + error.start
+            offset, carry = offset + cut, data[cut:]
+    if carry:
+        try:
+            carry.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return offset + error.start
+    return None
+
+
 # Each step is evaluated eagerly: nesting the when/then expressions instead repeats every
 # earlier step inside the later ones, which made one count column take 0.6 s per 25k rows.
 def _count(batch: pl.DataFrame, column: str, integer: bool,
@@ -490,9 +545,11 @@ def _format_time(stamp: pl.Series) -> pl.Series:
                      ).to_series().alias("createdAt")
 
 
-def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict
+def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict,
+                   invalid_utf8=None
                    ) -> tuple[pl.DataFrame, pl.DataFrame | None, list[pl.DataFrame]]:
-    """One batch of archive rows -> (list-API objects, card records, problem rows)."""
+    """One batch of archive rows -> (list-API objects, card records, problem rows).
+    invalid_utf8: for a CSV, a function saying whether the file holds invalid UTF-8."""
     problems: list[pl.DataFrame] = []
     columns = set(batch.columns)
     batch = batch.with_columns(_file=pl.lit(file_label),
@@ -501,6 +558,8 @@ def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict
     problems.append(_problem_rows(batch, no_id, "model_id", "missing model id (row skipped)",
                                   pl.lit(None, dtype=pl.String)))
     batch = batch.filter(~no_id)
+    if invalid_utf8 is not None:
+        problems += _replaced_bytes(batch, invalid_utf8)
 
     for column in [c for c in LIST_COLUMNS if c in columns]:
         values, bad = parse_list_strings(batch[column])
@@ -601,8 +660,22 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
             present, described = columns[path]
             wanted = [c for c in KNOWN_COLUMNS if c in present and c not in CARD_FEATURE_COLUMNS]
             file_rows = file_models = 0
+            checked: list[int | None] = []
+
+            def invalid_utf8(path=path, checked=checked) -> bool:
+                if not checked:  # read the file once, only when a batch holds a U+FFFD
+                    checked.append(invalid_utf8_offset(path))
+                    if checked[0] is not None:
+                        log.warning("%s is not valid UTF-8 (first at byte %d): the bytes are "
+                                    "replaced by U+FFFD and every such field is counted in %s",
+                                    path, checked[0], PROBLEMS_CSV)
+                return checked[0] is not None
+
             for batch in _batches(path, wanted, chunk_rows):
-                models, cards, bad = _convert_batch(batch, path.name, stats)
+                if file_rows == 0:
+                    _check_ids(path, batch)
+                models, cards, bad = _convert_batch(
+                    batch, path.name, stats, None if _is_parquet(path) else invalid_utf8)
                 for frame in bad:
                     problems.add(frame)
                 writer.write_models(part, models)
