@@ -102,3 +102,14 @@ def test_an_unreachable_hub_stops_the_first_rule_fast(tmp_path, source):
            ("download_archive.log" if source == "archive" else "crawl_list.log")).read_text()
     assert "source=simulated" in log
     assert "Retrying" not in log  # it gave up at once instead of backing off
+
+
+def test_a_nested_config_value_given_as_text_names_the_cause_and_the_fix(tmp_path):
+    result = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--dry-run", "--config",
+                             "source=simulated", "simulated={models: 5000, scenario: neutral}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "simulated.models is the text '5000', not 5000" in message
+    assert "simulated.scenario" not in message  # a string where a string is wanted is fine
+    assert "--configfile" in message and "not of type" not in message
