@@ -75,9 +75,15 @@ def test_archive_source_downloads_and_reproduces_the_source(hub, tmp_path):
 
 
 def test_crawl_source_scatters_card_shards_and_reproduces_the_source(hub, tmp_path):
+    """With a user:password in the endpoint: used, and written nowhere (results, logs,
+    Snakemake's own metadata)."""
     emulator, root = hub
-    result = _snakemake(tmp_path, {"source": "crawl", "crawl": _crawl_config(emulator.url)})
+    endpoint = emulator.url.replace("http://", "http://crawler:s3cret-pw@")
+    result = _snakemake(tmp_path, {"source": "crawl", "crawl": _crawl_config(endpoint)})
     assert result.returncode == 0, result.stderr[-3000:]
+    (tmp_path / "acquire.yaml").unlink()  # the config file the user wrote holds it, of course
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and b"s3cret-pw" in p.read_bytes()]
+    assert leaks == [] and "s3cret-pw" not in result.stderr + result.stdout
     shards = sorted(p.name for p in (tmp_path / "results/raw/crawl/state").glob("cards-*.done"))
     assert shards == ["cards-1-of-3.done", "cards-2-of-3.done", "cards-3-of-3.done"]
     got, expected = tmp_path / "results" / "snapshot", root / "snap"
