@@ -21,6 +21,8 @@ import pytest
 from hubanatomy.archive import (
     ARCHIVE_COLUMNS,
     CARD_COLUMNS,
+    CUT_CARD,
+    FRAGMENT,
     PROBLEMS_CSV,
     archive_to_raw,
     discover_data_files,
@@ -423,6 +425,64 @@ def test_an_integer_model_id_column_is_rejected_not_taken_as_ids(sim_raw, tmp_pa
                                              r"lines are unusable.*invalid model id '0': a bare "
                                              r"number"):
         normalise(tmp_path / "raw", tmp_path / "snap", SOURCE)
+
+
+def _split_at_carriage_returns(frame: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
+    """What a copy that breaks rows at bare carriage returns makes of the release: the model's
+    row keeps its card up to the first \\r (and loses the columns after it); each further piece
+    of the card becomes a row of its own, its text spread over the first columns."""
+    out = []
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        if i not in rows:
+            out.append(row)
+            continue
+        first, *pieces = row["modelCard"].split("\r")
+        out.append({**row, "modelCard": first, "ratelimit_retries": None,
+                    "exception_raised": None})
+        for k, piece in enumerate(pieces):
+            fields = piece.split(",", 1) + [None]
+            extra = {"likes": "False"} if k == len(pieces) - 1 else {}
+            out.append({**dict.fromkeys(frame.columns), "": fields[0],
+                        "model_id": fields[1], **extra})
+    return pl.DataFrame(out, schema=dict.fromkeys(frame.columns, pl.String))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_rows_split_at_bare_carriage_returns_are_rejected_and_counted(sim_raw, sim_snapshot,
+                                                                       tmp_path, fmt):
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    with_card = [i for i, c in enumerate(frame["modelCard"]) if c and len(c) > 200]
+    split = [with_card[0], with_card[len(with_card) // 2], with_card[-1]]
+    # batches end right after the second split row (after the 3 fragments of the first), so
+    # its fragments start the next batch
+    chunk_rows = split[1] + 3 + 1
+    frame = frame.with_columns(modelCard=pl.when(pl.int_range(pl.len()).is_in(split))
+                               .then(pl.col("modelCard").str.slice(0, 60) + "\rUsage, see "
+                                     "below\r" + pl.col("modelCard").str.slice(60, 40)
+                                     + "\r" + pl.col("modelCard").str.slice(100))
+                               .otherwise("modelCard"))
+    copy = _split_at_carriage_returns(frame, split).to_pandas()
+    assert len(copy) == frame.height + 3 * len(split)
+    assert copy.iloc[split[0] + 1]["model_id"] == " see below"  # a fragment with an "id"
+    copied = tmp_path / f"copy.{fmt}"
+    copy.to_parquet(copied) if fmt == "parquet" else copy.to_csv(copied, index=False)
+
+    report = archive_to_raw([copied], tmp_path / "raw", SOURCE, chunk_rows=chunk_rows)
+    # in = out + rejected
+    assert report["rows"] == frame.height + 9 == report["models"] + report["rows_skipped"]
+    assert report["models"] == frame.height and report["fragment_rows"] == 9
+    ids = frame["model_id"]
+    counts = report["problems"]["counts"]
+    assert counts[f"(row): {FRAGMENT}"] == 9
+    assert counts[f"modelCard: {CUT_CARD}"] == 3
+    assert report["problems"]["example_ids"][f"modelCard: {CUT_CARD}"] == [ids[i] for i in split]
+    got = normalised(tmp_path / "raw", tmp_path / "snap")
+    assert_same(got["models"], sim_snapshot["models"])  # no junk model, none lost
+    cards = got["cards"].filter(pl.col("model_id").is_in([ids[i] for i in split]))
+    assert cards["status"].to_list() == ["error"] * 3
+    assert_same(got["cards"].filter(~pl.col("model_id").is_in([ids[i] for i in split])),
+                sim_snapshot["cards"].filter(~pl.col("model_id").is_in([ids[i] for i in split])))
 
 
 def test_parents_in_parent_columns_but_not_in_tags_are_restored(sim_raw, sim_snapshot,

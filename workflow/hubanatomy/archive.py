@@ -545,15 +545,46 @@ def _format_time(stamp: pl.Series) -> pl.Series:
                      ).to_series().alias("createdAt")
 
 
+FRAGMENT = ("a fragment of the row before it: a copy of the file split that row at a bare "
+            "carriage return in its card (row skipped)")
+CUT_CARD = ("cut short where a copy of the file split the row at a bare carriage return (card "
+            "unknown: status error)")
+
+
+def _fragments(batch: pl.DataFrame) -> pl.Series:
+    """Rows that are pieces of a split row, not models: every row of the release has a
+    createdAt and a tags list (the list API always gives both); a piece of card text spread
+    over the columns has neither."""
+    created, tags = batch["createdAt"], batch["tags"]
+    no_date = (created.is_null() if isinstance(created.dtype, pl.Datetime) else
+               ~created.cast(pl.String).str.contains(r"^\s*\d{4}-\d{2}-\d{2}").fill_null(False))
+    no_tags = (tags.is_null() if isinstance(tags.dtype, pl.List | pl.Array) else
+               ~tags.cast(pl.String).str.strip_chars().str.contains(r"(?s)^\[.*\]$")
+               .fill_null(False))
+    return (no_date & no_tags).alias("fragment")
+
+
 def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict,
-                   invalid_utf8=None
-                   ) -> tuple[pl.DataFrame, pl.DataFrame | None, list[pl.DataFrame]]:
-    """One batch of archive rows -> (list-API objects, card records, problem rows).
+                   invalid_utf8=None) -> tuple[pl.DataFrame, pl.DataFrame | None,
+                                               list[pl.DataFrame], bool]:
+    """One batch of archive rows -> (list-API objects, card records with their `_row`,
+    problem rows, whether the batch starts with a fragment of the previous batch's last row).
     invalid_utf8: for a CSV, a function saying whether the file holds invalid UTF-8."""
     problems: list[pl.DataFrame] = []
     columns = set(batch.columns)
-    batch = batch.with_columns(_file=pl.lit(file_label),
-                               model_id=_text("model_id").str.strip_chars())
+    batch = batch.with_columns(_file=pl.lit(file_label))
+    fragment = _fragments(batch)
+    starts_with_fragment = bool(len(fragment) and fragment[0])
+    if fragment.any():
+        problems.append(batch.filter(fragment).select(
+            file="_file", row=pl.col("_row").cast(pl.Int64),
+            model_id=pl.lit(None, dtype=pl.String), column=pl.lit("(row)"),
+            problem=pl.lit(FRAGMENT), value=pl.col("model_id").cast(pl.String).str.slice(0, 120)))
+        stats["fragments"] += int(fragment.sum())
+    # the row before a fragment lost the rest of its card (and the columns after it)
+    batch = batch.with_columns(_cut=~fragment & fragment.shift(-1, fill_value=False)
+                               ).filter(~fragment)
+    batch = batch.with_columns(model_id=_text("model_id").str.strip_chars())
     no_id = pl.col("model_id").is_null() | (pl.col("model_id") == "")
     problems.append(_problem_rows(batch, no_id, "model_id", "missing model id (row skipped)",
                                   pl.lit(None, dtype=pl.String)))
@@ -618,18 +649,41 @@ def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict,
                       .is_in(FALSE_LIKE))
         else:
             raised = pl.lit(False)
+        ok = has_text & ~pl.col("_cut")
+        problems.append(_problem_rows(batch, pl.col("_cut"), "modelCard", CUT_CARD))
         cards = batch.select(
-            id="model_id",
-            status=pl.when(has_text).then(pl.lit("ok")).when(raised).then(pl.lit("error"))
-            .otherwise(pl.lit("missing")),
-            card=pl.when(has_text).then(text))
+            "_row", id="model_id",
+            status=pl.when(ok).then(pl.lit("ok")).when(raised | pl.col("_cut"))
+            .then(pl.lit("error")).otherwise(pl.lit("missing")),
+            card=pl.when(ok).then(text))
         stats["cards_with_exception"] += int(batch.select((has_text & raised).sum()).item())
-        for status, n in cards["status"].value_counts().rows():
-            stats["card_status"][status] = stats["card_status"].get(status, 0) + n
         if "ratelimit_retries" in columns:
             retries = pl.col("ratelimit_retries").cast(pl.String).cast(pl.Float64, strict=False)
             stats["ratelimit_retries"] += int(batch.select(retries.fill_nan(0).sum()).item())
-    return models, cards, problems
+    return models, cards, problems, starts_with_fragment
+
+
+def _cut_last_card(cards: pl.DataFrame, file_label: str, problems: _Problems) -> pl.DataFrame:
+    """The next batch starts with a fragment: the last card of this one was cut short."""
+    last = cards.tail(1)
+    problems.add(last.select(file=pl.lit(file_label), row=pl.col("_row").cast(pl.Int64),
+                             model_id="id", column=pl.lit("modelCard"), problem=pl.lit(CUT_CARD),
+                             value=pl.col("card").str.slice(0, 120)))
+    cut = pl.int_range(pl.len()) == cards.height - 1
+    return cards.with_columns(status=pl.when(cut).then(pl.lit("error")).otherwise("status"),
+                              card=pl.when(cut).then(None).otherwise("card"))
+
+
+def _write_cards(writer: raw.RawWriter, held: tuple[int, pl.DataFrame], cut: bool,
+                 file_label: str, problems: _Problems, stats: dict) -> None:
+    """Write a batch's card records once the next batch has shown whether its last card was
+    cut (the next batch starts with a fragment)."""
+    part, cards = held
+    if cut and cards.height:
+        cards = _cut_last_card(cards, file_label, problems)
+    for status, n in cards["status"].value_counts().rows():
+        stats["card_status"][status] = stats["card_status"].get(status, 0) + n
+    writer.write_cards(part, cards.drop("_row"))
 
 
 def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
@@ -652,7 +706,8 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
     writer = raw.RawWriter(out)
     problems = _Problems(out / PROBLEMS_CSV)
     stats = {"list_values_unparsed": 0, "tags_added": {}, "tags_added_examples": {},
-             "card_status": {}, "cards_with_exception": 0, "ratelimit_retries": 0}
+             "card_status": {}, "cards_with_exception": 0, "ratelimit_retries": 0,
+             "fragments": 0}
     per_file, rows_in, models_out, part = {}, 0, 0, 0
     progress = Progress("converting archive rows", total=None, unit="rows")
     try:
@@ -671,20 +726,25 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
                                     path, checked[0], PROBLEMS_CSV)
                 return checked[0] is not None
 
+            pending = None  # the last batch's cards: its last card may prove cut
             for batch in _batches(path, wanted, chunk_rows):
                 if file_rows == 0:
                     _check_ids(path, batch)
-                models, cards, bad = _convert_batch(
+                models, cards, bad, starts_with_fragment = _convert_batch(
                     batch, path.name, stats, None if _is_parquet(path) else invalid_utf8)
                 for frame in bad:
                     problems.add(frame)
                 writer.write_models(part, models)
-                if cards is not None:
-                    writer.write_cards(part, cards)
+                if pending is not None:
+                    _write_cards(writer, pending, starts_with_fragment, path.name, problems,
+                                 stats)
+                pending = None if cards is None else (part, cards)
                 part += 1
                 file_rows += batch.height
                 file_models += models.height
                 progress.update(batch.height)
+            if pending is not None:
+                _write_cards(writer, pending, False, path.name, problems, stats)
             per_file[path.name] = {"rows": file_rows, "models": file_models,
                                    "absent_columns": described["absent"],
                                    "ignored_columns": described["ignored"],
@@ -707,6 +767,7 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
         "card_status": dict(sorted(stats["card_status"].items())),
         "cards_with_exception": stats["cards_with_exception"],
         "ratelimit_retries": stats["ratelimit_retries"],
+        "fragment_rows": stats["fragments"],
         "problems": problem_report,
     }
     if problem_report["fields"] > 0.01 * rows_in:
