@@ -22,6 +22,7 @@ from hubanatomy.archive import (
     ARCHIVE_COLUMNS,
     CARD_COLUMNS,
     CUT_CARD,
+    FETCH_FAILED,
     FRAGMENT,
     PROBLEMS_CSV,
     archive_to_raw,
@@ -157,7 +158,16 @@ def test_roundtrip_equals_normalising_the_raw(sim_raw, sim_snapshot, tmp_path, f
         assert files[0].name == "ai_ecosystem_withmodelcards.csv"
     frame = (pl.read_parquet(files[0]) if fmt == "parquet"
              else pl.read_csv(files[0], infer_schema=False))
-    assert tuple(frame.columns) == ARCHIVE_COLUMNS + CARD_COLUMNS
+    # the release's form: pandas' unnamed index first (CSV), an empty field for no card and
+    # for no exception, an error message for a failed fetch
+    index = ("",) if fmt == "csv" else ()
+    assert tuple(frame.columns) == index + ARCHIVE_COLUMNS + CARD_COLUMNS
+    if fmt == "csv":
+        assert files[0].read_text().startswith(",model_id,likes,trendingScore,private,")
+        assert frame[""].to_list() == [str(i) for i in range(frame.height)]
+    assert frame["modelCard"].null_count() > 0 and "nan" not in frame["modelCard"]
+    assert frame["exception_raised"].drop_nulls().unique().to_list() == [FETCH_FAILED]
+    assert frame["exception_raised"].drop_nulls().len() == ERROR_CARDS
 
     report = archive_to_raw(files, tmp_path / "raw", SOURCE, chunk_rows=700)
     n = sim_snapshot["models"].height
@@ -210,7 +220,7 @@ def test_write_archive_derives_the_paper_columns(tmp_path):
     [path] = write_archive(raw, tmp_path / "out", fmt="csv", cards=False)
     assert path.name == "ai_ecosystem.csv"
     row = pl.read_csv(path, infer_schema=False).row(0, named=True)
-    assert list(row) == list(ARCHIVE_COLUMNS)
+    assert list(row) == ["", *ARCHIVE_COLUMNS]
     assert row["licenses"] == "['mit']" and row["regions"] == "['us']"
     assert row["datasets"] == "['glue']" and row["arxiv_papers"] == "['2507.01006']"
     assert row["parent_model"] == "['org/base']"
@@ -240,7 +250,7 @@ def test_parquet_with_native_types(sim_raw, sim_snapshot, tmp_path):
 def test_broken_csv_structure_is_an_input_error(sim_raw, tmp_path):
     [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv")
     header = path.read_text().split("\n", 1)[0]
-    path.write_text(header + "\n" + "org/a," + ",".join(["1"] * 40) + "\n")
+    path.write_text(header + "\n" + "0,org/a," + ",".join(["1"] * 40) + "\n")
     with pytest.raises(InputError, match=f"{path.name}: cannot read the archive file"):
         archive_to_raw([path], tmp_path / "raw", SOURCE)
 
@@ -270,11 +280,10 @@ def test_missing_required_column_names_it_and_the_closest(sim_raw, tmp_path):
 
 def test_archive_without_cards_and_with_extra_columns(sim_raw, sim_snapshot, tmp_path):
     [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv", cards=False)
-    rewrite_csv(path, lambda f: f.with_columns(pl.lit("7").alias("")).select(
-        "", *f.columns))   # pandas' unnamed index column
+    rewrite_csv(path, lambda f: f.with_columns(pl.lit("7").alias("extra")))
     report = archive_to_raw([path], tmp_path / "raw", SOURCE)
     described = report["files"][path.name]
-    assert described["ignored_columns"] == [""]
+    assert described["ignored_columns"] == ["", "extra"]  # pandas' unnamed index, and more
     assert "modelCard" in described["absent_columns"] and not described["cards"]
     assert report["card_status"] == {}
     assert not list((tmp_path / "raw" / "cards").glob("*.jsonl"))

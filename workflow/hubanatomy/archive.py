@@ -5,8 +5,10 @@ Schema (PAPER.md §1, and the column order of the authors' own ai_ecosystem.csv)
 model with the list-API fields, the lists the authors derived from the tags (`regions`,
 `licenses`, `arxiv_papers`, `datasets`, the five parent columns, `languages` as English names of
 the two-letter tags), written as Python-list strings (`"['apache-2.0']"`, `'[]'`); the card
-variant adds `modelCard` (the README text, the string "nan" when there was none),
-`ratelimit_retries` and `exception_raised`.
+variant adds `modelCard` (the README text; an empty field when there was none, which pandas
+reads back as NaN and `str()` makes "nan"), `ratelimit_retries` and `exception_raised` (empty,
+or the error's message). The release itself is one CSV, `ai_ecosystem_withmodelcards.csv`,
+written by pandas' `to_csv` with its index: the header starts with an empty column name.
 
 archive_to_raw turns archive files back into the raw format (raw.py), so the archive goes
 through the same normaliser as a crawl. Its policy:
@@ -17,10 +19,15 @@ through the same normaliser as a crawl. Its policy:
   arXiv id or region) that the tags lack is added back as its tag (`base_model:finetune:X`,
   `license:X`...) and counted: the lineage must not lose a parent the archive declares.
   `languages` holds names, not tags, and is not used.
-* a bad field (a list string that does not parse, a count that is not a non-negative integer,
-  an unparseable date or flag) is emptied and the row kept; only a row without a model id is
-  skipped. Every case is counted and listed with file, row and model id in archive_problems.csv
-  and in raw_manifest.json `problems`; none is fatal (normalise judges what is left).
+* a bad field (a list string that does not parse, a count that is not a non-negative integer
+  below 2^63, an unparseable date or flag) is emptied and the row kept; a field of a CSV that
+  is not valid UTF-8 is read with U+FFFD for the bad bytes and counted. Only a row without a
+  model id is skipped, and a fragment: a row with neither a date nor a tags list, which is what
+  a copy of the file that broke rows at bare carriage returns in cards makes of the rest of a
+  card (the row it was cut from keeps its fields, its card becomes unknown: status error).
+  Every case is counted and listed with file, row and model id in archive_problems.csv and in
+  raw_manifest.json `problems`; none is fatal (normalise judges what is left). A model_id
+  column of numbers (a table's row index) stops the conversion.
 * cards: a text ("nan", "None" and empty mean none) is status ok; no text and an
   `exception_raised` that is set (True or an error message; not False/0/nan/empty) is status
   error (the fetch failed, so the card is unknown, not absent); no text otherwise is status
@@ -84,7 +91,8 @@ KNOWN_COLUMNS = (*ARCHIVE_COLUMNS, *CARD_COLUMNS, *CARD_FEATURE_COLUMNS)
 NULL_LIKE = ("", "nan", "NaN", "None", "null", "NULL")
 FALSE_LIKE = ("", "nan", "NaN", "None", "null", "False", "false", "FALSE", "0", "0.0")
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "1.0"), ("false", "0", "0.0")
-NO_CARD = "nan"
+# what the release's exception_raised holds for a failed card fetch (an error message)
+FETCH_FAILED = "HTTPError('500 Server Error: Internal Server Error')"
 PROBLEMS_CSV = "archive_problems.csv"
 PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "model_id": pl.String,
                   "column": pl.String, "problem": pl.String, "value": pl.String}
@@ -226,10 +234,11 @@ def _values_after(tags: pl.Expr, prefix: str) -> pl.Expr:
 def write_archive(raw_root: str | Path, out_dir: str | Path, fmt: str = "parquet",
                   shards: int = 1, cards: bool = True) -> list[Path]:
     """Raw data -> files in the archive schema as the paper's code wrote them (Python-list
-    strings, derived columns cut from the tags, modelCard "nan" when there is none); parquet
-    as data/train-0000i-of-0000n.parquet, CSV as ai_ecosystem[_withmodelcards].csv (or
-    -0000i-of-0000n.csv shards). Same raw data -> same bytes. Reads the raw data into memory:
-    meant for tests and the Hub emulator, not for 1.9M models with cards."""
+    strings, derived columns cut from the tags, no card and no exception as empty fields, a
+    failed card fetch as an error message); parquet as data/train-0000i-of-0000n.parquet, CSV
+    as ai_ecosystem[_withmodelcards].csv (or -0000i-of-0000n.csv shards) with pandas' index as
+    an unnamed first column, like the release. Same raw data -> same bytes. Reads the raw data
+    into memory: meant for tests and the Hub emulator, not for 1.9M models with cards."""
     if fmt not in ("parquet", "csv"):
         raise InputError(f"archive format must be 'parquet' or 'csv', got {fmt!r}")
     if shards < 1:
@@ -254,16 +263,15 @@ def write_archive(raw_root: str | Path, out_dir: str | Path, fmt: str = "parquet
             "id", keep="first", maintain_order=True)
         frame = frame.join(card_rows.rename({"id": "model_id"}), on="model_id", how="left",
                            maintain_order="left").with_columns(
-            modelCard=pl.when((pl.col("status") == "ok") & pl.col("card").is_not_null())
-            .then(pl.col("card")).otherwise(pl.lit(NO_CARD)),
+            modelCard=pl.when(pl.col("status") == "ok").then(pl.col("card")),
             ratelimit_retries=pl.lit(0, dtype=pl.Int64),
-            exception_raised=(pl.col("status") == "error").fill_null(False),
+            exception_raised=pl.when(pl.col("status") == "error").then(pl.lit(FETCH_FAILED)),
         ).drop("status", "card")
     frame = frame.with_columns(format_list_strings(frame[c]) for c in LIST_COLUMNS)
-    if fmt == "csv":  # pandas writes booleans as True/False
+    if fmt == "csv":  # pandas writes booleans as True/False, and its index first, unnamed
         frame = frame.with_columns(
-            pl.when(pl.col(c)).then(pl.lit("True")).when(~pl.col(c)).then(pl.lit("False"))
-            .alias(c) for c in ("private", "exception_raised") if c in frame.columns)
+            pl.when(pl.col("private")).then(pl.lit("True")).when(~pl.col("private"))
+            .then(pl.lit("False")).alias("private")).with_row_index("")
 
     _remove_old_archive(out)
     paths = _archive_paths(out, fmt, shards, cards)
@@ -276,10 +284,19 @@ def write_archive(raw_root: str | Path, out_dir: str | Path, fmt: str = "parquet
             part.write_parquet(tmp, compression="zstd", statistics=True,
                                row_group_size=50_000)
         else:
-            part.write_csv(tmp)
+            write_release_csv(part, tmp)
         os.replace(tmp, path)
     log.info("archive written: %d models in %d %s file(s) in %s", frame.height, shards, fmt, out)
     return paths
+
+
+def write_release_csv(frame: pl.DataFrame, path: Path, header: bool = True) -> None:
+    """CSV as pandas' to_csv writes it: an unnamed column is a bare empty name in the header
+    (polars would quote it), fields quoted only when needed. Appends when header is False."""
+    with open(path, "wb" if header else "ab") as handle:
+        if header:
+            handle.write((",".join(frame.columns) + "\n").encode())
+        frame.write_csv(handle, include_header=False)
 
 
 def _archive_paths(out: Path, fmt: str, shards: int, cards: bool) -> list[Path]:
@@ -350,9 +367,13 @@ def check_columns(path: Path, columns: list[str]) -> dict:
 
 def _batches(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
     frame = pl.scan_parquet(path) if _is_parquet(path) else _scan_csv(path)
-    frame = frame.with_row_index("_row", offset=1).select("_row", *columns)
+    # polars checks a CSV row for surplus fields only when the first column is read
+    first = frame.collect_schema().names()[0]
+    read = columns if first in columns or _is_parquet(path) else [first, *columns]
+    frame = frame.with_row_index("_row", offset=1).select("_row", *read)
     try:
-        yield from frame.collect_batches(chunk_size=chunk_rows)
+        for batch in frame.collect_batches(chunk_size=chunk_rows):
+            yield batch.select("_row", *columns)
     except pl.exceptions.PolarsError as error:
         # a CSV whose structure is broken (an unbalanced quote, a row with more fields than
         # the header) cannot be cut into rows safely: stop, naming the place
