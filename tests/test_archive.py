@@ -655,6 +655,33 @@ def test_download_errors_are_clear(sim_raw, dataset_repo, tmp_path):
     assert not (tmp_path / "raw" / "models").exists()
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_download_that_does_not_match_the_listed_hash_stops(sim_raw, tmp_path, fmt):
+    """The Hub lists each file's LFS sha256 (git blob id for a small file): a download with
+    other bytes (altered, corrupt) stops the run, naming both hashes."""
+    import shutil
+
+    from hubanatomy.hub_emulator import HubEmulator
+
+    repo = tmp_path / "repo"
+    [path] = write_archive(sim_raw, repo, fmt=fmt)
+    with HubEmulator(sim_raw, datasets={REPO: repo}) as hub:
+        report = download_archive(REPO, "main", tmp_path / "raw", endpoint=hub.url,
+                                  cache_dir=tmp_path / "cache")
+        assert report["models"] > 0
+        data = bytearray(path.read_bytes())  # after the listing: same size, other bytes
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+        shutil.rmtree(tmp_path / "cache")
+        kind = "LFS sha256" if fmt == "parquet" else "git blob id"
+        with pytest.raises(InputError, match=rf"{path.name} of {REPO}@[0-9a-f]{{40}}: the "
+                                             rf"downloaded file's {kind} is [0-9a-f]+, but the "
+                                             r"Hub lists [0-9a-f]+: the download is corrupt"):
+            download_archive(REPO, "main", tmp_path / "raw2", endpoint=hub.url,
+                             cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "raw2" / "models").exists()
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

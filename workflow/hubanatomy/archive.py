@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import csv
 import difflib
+import hashlib
 import json
 import logging
 import os
@@ -57,7 +58,6 @@ from hubanatomy import raw
 from hubanatomy.errors import OFFLINE_HINT, InputError
 from hubanatomy.jsonl import read_jsonl
 from hubanatomy.progress import Progress
-from hubanatomy.snapshot import sha256_file
 from hubanatomy.tags import BASE_MODEL, RELATIONS
 
 log = logging.getLogger(__name__)
@@ -834,6 +834,27 @@ def discover_data_files(paths: list[str]) -> list[str]:
     return found
 
 
+def _verified_sha256(path: Path, listed, where: str) -> str:
+    """The file's sha256, checked against what the Hub lists for it: the LFS oid (the sha256
+    of the content) of an LFS file, else its git blob id. A mismatch (a corrupt or altered
+    download) stops the run: the analysis must run on the exact release."""
+    digest, blob = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % path.stat().st_size)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+            if listed.lfs is None:
+                blob.update(chunk)
+    got = digest.hexdigest()
+    want, kind, have = ((listed.lfs.sha256, "LFS sha256", got) if listed.lfs is not None
+                        else (listed.blob_id, "git blob id", blob.hexdigest()))
+    if want and have != want:
+        raise InputError(
+            f"{listed.path} of {where}: the downloaded file's {kind} is {have}, but the Hub "
+            f"lists {want}: the download is corrupt or the file was altered. Delete {path} "
+            "(huggingface_hub's cache) and rerun to download it again")
+    return got
+
+
 def _connection_errors() -> tuple[type[BaseException], ...]:
     import httpx2
     from huggingface_hub.errors import OfflineModeIsEnabled
@@ -890,9 +911,14 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
             raise InputError(f"the Hub at {shown} gave no commit sha for {repo_id}@{rev}")
         return info.sha
 
-    def listing(commit: str) -> list[str]:
+    def listing(commit: str) -> dict:
+        """path -> RepoFile (size, git blob id, LFS sha256) of every file at the commit."""
+        from huggingface_hub.hf_api import RepoFile
+
         try:
-            return api.list_repo_files(repo_id, repo_type="dataset", revision=commit)
+            return {entry.path: entry for entry in api.list_repo_tree(
+                repo_id, repo_type="dataset", revision=commit, recursive=True)
+                if isinstance(entry, RepoFile)}
         except offline as error:
             raise InputError(f"lost the Hub at {shown} while listing {repo_id}: {error}. "
                              f"{OFFLINE_HINT}") from None
@@ -902,8 +928,8 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
 
     commit = resolve(revision)
     repo_files = listing(commit)
-    chosen = ([p for p in data_files if p in set(repo_files)] if data_files
-              else discover_data_files(repo_files))
+    chosen = ([p for p in data_files if p in repo_files] if data_files
+              else discover_data_files(list(repo_files)))
     if data_files and len(chosen) != len(data_files):
         missing = sorted(set(data_files) - set(chosen))
         raise InputError(f"{repo_id}@{commit}: data files not in the repo: {missing}")
@@ -918,8 +944,8 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
                 f"dataset {repo_id}@{revision} ({commit}) at {shown} holds no parquet or CSV "
                 f"data file (files: {sorted(repo_files)[:20]}), and no auto-converted parquet: "
                 f"{error}") from None
-        commit_files = listing(converted)
-        chosen = discover_data_files(commit_files)
+        repo_files = listing(converted)
+        chosen = discover_data_files(list(repo_files))
         if not chosen:
             raise InputError(f"dataset {repo_id} at {shown} has no parquet or CSV data file, "
                              f"neither at {revision} nor at refs/convert/parquet")
@@ -942,7 +968,7 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
             raise InputError(f"cannot download {name} of {repo_id}@{fetch_commit}: "
                              f"{str(error).splitlines()[0]}") from None
         local.append(path)
-        sums[name] = sha256_file(path)
+        sums[name] = _verified_sha256(path, repo_files[name], f"{repo_id}@{fetch_commit}")
         progress.update()
     progress.close()
     source = {"kind": "archive", "repo_id": repo_id, "revision": revision, "commit": commit,
