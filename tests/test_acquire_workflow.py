@@ -119,3 +119,20 @@ def test_a_nested_config_value_given_as_text_names_the_cause_and_the_fix(tmp_pat
     assert "simulated.models is the text '5000', not 5000" in message
     assert "simulated.scenario" not in message  # a string where a string is wanted is fine
     assert "--configfile" in message and "not of type" not in message
+
+
+def test_a_snapshot_folder_of_two_tables_stops_naming_the_files(hub, tmp_path):
+    _, root = hub
+    folder = tmp_path / "release"
+    write_archive(root / "raw", folder, fmt="csv")
+    write_archive(root / "raw", tmp_path / "plain", fmt="csv", cards=False)
+    (tmp_path / "plain" / "ai_ecosystem.csv").rename(folder / "ai_ecosystem.csv")
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"source": "snapshot", "snapshot": {"path": str(folder)}}))
+    result = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--dry-run", SNAPSHOT_TARGET,
+                             "--configfile", str(config)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert ("snapshot.path: " in message and "ai_ecosystem.csv; "
+            "ai_ecosystem_withmodelcards.csv" in message)

@@ -560,6 +560,55 @@ def test_card_status_from_text_and_exception(tmp_path):
     assert models["library_name"].to_list() == [None] * 6
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_command_normalises_archive_files(sim_raw, sim_snapshot, tmp_path, fmt, capsys,
+                                              monkeypatch):
+    from hubanatomy import cli
+
+    monkeypatch.setattr(cli, "setup_logging", lambda: None)
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt=fmt)
+    out = tmp_path / "work" / "snap"
+    assert cli.main(["normalise", "--raw", str(path), "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["archive"]["rows"] == printed["rows"]["models"] == sim_snapshot[
+        "models"].height
+    for name in ("models", "parents", "cards"):
+        assert_same(snapshot(out)[name], sim_snapshot[name])
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["snap"]  # temp removed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source"]["format"] == "archive" and str(path) in manifest["source"]["files"]
+    # a folder holding the table's shards works the same; --raw-out keeps the raw form
+    shards = write_archive(sim_raw, tmp_path / "b", fmt=fmt, shards=2)
+    assert cli.main(["normalise", "--raw", str(shards[0].parent), "--out", str(out),
+                     "--raw-out", str(tmp_path / "kept")]) == 0
+    assert (tmp_path / "kept" / PROBLEMS_CSV).is_file()
+    assert_same(snapshot(out)["models"], sim_snapshot["models"])
+
+
+def test_a_folder_of_two_tables_is_refused_naming_the_files(sim_raw, tmp_path, capsys,
+                                                            monkeypatch):
+    from hubanatomy import cli
+    from hubanatomy.archive import archive_files
+
+    folder = tmp_path / "release"
+    write_archive(sim_raw, folder, fmt="csv")
+    write_archive(sim_raw, tmp_path / "plain", fmt="csv", cards=False)
+    (tmp_path / "plain" / "ai_ecosystem.csv").rename(folder / "ai_ecosystem.csv")
+    with pytest.raises(InputError, match=r"holds several tables \(ai_ecosystem.csv; "
+                                         r"ai_ecosystem_withmodelcards.csv\): point at one"):
+        archive_files(folder)
+    # a parquet copy beside the CSV is a second table too
+    (folder / "ai_ecosystem.csv").unlink()
+    write_archive(sim_raw, folder / "copy", fmt="parquet")
+    with pytest.raises(InputError, match=r"copy/data/train-00000-of-00001.parquet"):
+        archive_files(folder)
+    monkeypatch.setattr(cli, "setup_logging", lambda: None)
+    assert cli.main(["normalise", "--raw", str(folder), "--out", str(tmp_path / "o")]) == 1
+    message = capsys.readouterr().err
+    assert "ai_ecosystem_withmodelcards.csv" in message and "part-" not in message
+    assert not (tmp_path / "o").exists()
+
+
 def test_discover_data_files():
     assert discover_data_files([".gitattributes", "README.md", "data/train-00001-of-00002.parquet",
                                 "data/train-00000-of-00002.parquet", "x.csv"]) == [

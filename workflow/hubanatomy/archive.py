@@ -811,6 +811,16 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
 _SHARD = re.compile(r"(?:[-_.]?\d{5}-of-\d{5}|[-_.]?\d+)$")
 
 
+def _tables(paths: list[str]) -> dict[tuple[str, str], list[str]]:
+    """Paths grouped into tables: the shards of one table (train-00000-of-00002,
+    0000.parquet ...) share a folder and a name without the shard number."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in paths:
+        path = Path(p)
+        groups.setdefault((str(path.parent), _SHARD.sub("", path.stem)), []).append(p)
+    return groups
+
+
 def discover_data_files(paths: list[str]) -> list[str]:
     """The archive's data files among a repo's files: parquet if any, else CSV; README,
     .gitattributes and other files ignored. Shards of one table (train-00000-of-00002,
@@ -822,16 +832,59 @@ def discover_data_files(paths: list[str]) -> list[str]:
             break
     else:
         return []
-    groups: dict[tuple[str, str], list[str]] = {}
-    for p in found:
-        path = Path(p)
-        groups.setdefault((str(path.parent), _SHARD.sub("", path.stem)), []).append(p)
+    groups = _tables(found)
     if len(groups) > 1:
         listed = "; ".join(f"{d}/{s or '*'}: {len(g)} file(s)" for (d, s), g in groups.items())
         raise InputError(
             f"the dataset repo holds several {ext} tables ({listed}); choose one with "
             f"data_files=[...] (paths in the repo)")
     return found
+
+
+def is_archive_file(path: Path) -> bool:
+    """A CSV or parquet file (by suffix; a file without one by its first bytes), not JSON
+    lines."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return True
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return head.startswith(b"PAR1") or (not head.lstrip().startswith(b"{")
+                                         and b"model_id" in head.split(b"\n", 1)[0])
+
+
+def archive_files(path: str | Path) -> list[Path]:
+    """The archive-schema files a local path names (a CSV/parquet file, or a folder holding
+    one table, sharded or not), or [] when it holds raw data (JSON lines). A folder holding
+    several tables (two CSVs, a CSV and its parquet copy...) is refused, naming them."""
+    path = Path(path)
+    if path.is_file():
+        return [path] if is_archive_file(path) else []
+    if not path.is_dir() or (path / raw.MODELS).is_dir() or (path / "models.jsonl").is_file():
+        return []
+    found = sorted(f for f in path.rglob("*") if f.is_file()
+                   and f.suffix.lower() in (".csv", ".parquet")
+                   and not any(part.startswith(".") for part in f.relative_to(path).parts))
+    groups = _tables([f"{f.relative_to(path).as_posix()}" for f in found])
+    kinds = {Path(f).suffix.lower() for f in found}
+    if len(groups) > 1 or len(kinds) > 1:
+        listed = "; ".join(", ".join(g[:3]) + (f" and {len(g) - 3} more" if len(g) > 3 else "")
+                           for g in groups.values())
+        raise InputError(
+            f"{path} holds several tables ({listed}): point at one file (or a folder holding "
+            "the shards of one table)")
+    return found
+
+
+def convert_local_archive(files: list[Path], out_dir: str | Path) -> dict:
+    """Local archive-schema files -> raw (out_dir), their sha256 in the source record."""
+    from hubanatomy.snapshot import sha256_file
+
+    source = {"kind": "snapshot", "format": "archive",
+              "files": {str(f): sha256_file(f) for f in files}}
+    return archive_to_raw(files, out_dir, source)
 
 
 def _verified_sha256(path: Path, listed, where: str) -> str:

@@ -20,11 +20,29 @@ def _simulate(args) -> None:
 
 
 def _normalise(args) -> None:
+    import tempfile
+    from contextlib import nullcontext
+    from pathlib import Path
+
+    from hubanatomy.archive import archive_files, convert_local_archive
     from hubanatomy.normalise import normalise, source_record
 
-    manifest = normalise(args.raw, args.out, source_record({"kind": args.kind}, args.raw),
-                         max_reject_fraction=args.max_reject_fraction)
-    print(json.dumps({"rows": manifest["rows"],
+    files = archive_files(args.raw)
+    summary = {}
+    if files:  # the release's CSV/parquet: to the raw format first (beside --out: it is big)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        raw_dir = (nullcontext(args.raw_out) if args.raw_out else tempfile.TemporaryDirectory(
+            prefix=".hubanatomy-raw-", dir=Path(args.out).parent))
+        with raw_dir as raw_root:
+            report = convert_local_archive(files, raw_root)
+            summary["archive"] = {k: report[k] for k in ("rows", "models", "rows_skipped")}
+            summary["archive"]["bad_fields"] = report["problems"]["counts"]
+            manifest = normalise(raw_root, args.out, source_record({"kind": args.kind}, raw_root),
+                                 max_reject_fraction=args.max_reject_fraction)
+    else:
+        manifest = normalise(args.raw, args.out, source_record({"kind": args.kind}, args.raw),
+                             max_reject_fraction=args.max_reject_fraction)
+    print(json.dumps({**summary, "rows": manifest["rows"],
                       "rejected": manifest["normalise"]["rejects_by_reason"]}, indent=2))
 
 
@@ -87,7 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(run=_simulate)
 
     norm = commands.add_parser("normalise", help="raw Hub data -> canonical snapshot")
-    norm.add_argument("--raw", required=True, help="raw directory or .jsonl file")
+    norm.add_argument("--raw", required=True,
+                      help="raw directory or .jsonl file, or files in the archive schema (the "
+                      "release's CSV, a parquet copy, or a folder holding one such table)")
+    norm.add_argument("--raw-out", default=None,
+                      help="with archive files: keep their raw form (and archive_problems.csv) "
+                      "here; default: a temporary folder beside --out, removed after")
     norm.add_argument("--out", required=True, help="snapshot directory")
     norm.add_argument("--kind", default="snapshot", choices=("snapshot", "simulated", "crawl"),
                       help="what the raw data is (recorded in the manifest)")

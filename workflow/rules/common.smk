@@ -136,17 +136,15 @@ def benchmark_path(rule):
 ARCHIVE_RAW = "results/raw/archive"
 CRAWL_RAW = "results/raw/crawl"
 LOCAL_ARCHIVE_RAW = "results/raw/snapshot"
-ARCHIVE_SUFFIXES = (".csv", ".parquet")
-
-
 def local_archive_files(path):
     """The archive-schema files (CSV/parquet) of a local snapshot.path, or [] if it is raw."""
-    path = Path(path)
-    if path.is_file():
-        return [str(path)] if path.suffix in ARCHIVE_SUFFIXES else []
-    if (path / "models").is_dir() or (path / "models.jsonl").is_file():
-        return []
-    return sorted(str(f) for f in path.rglob("*") if f.suffix in ARCHIVE_SUFFIXES)
+    from hubanatomy.archive import archive_files
+    from hubanatomy.errors import InputError
+
+    try:
+        return [str(f) for f in archive_files(path)]
+    except InputError as error:
+        raise WorkflowError(f"config: snapshot.path: {error}") from None
 
 
 def raw_source():
