@@ -412,6 +412,29 @@ def test_invalid_utf8_in_a_csv_is_counted_not_replaced_silently(sim_raw, tmp_pat
     assert report["rows"] == report["models"] == frame.height
 
 
+def test_invalid_utf8_offset_agrees_with_python_across_block_sizes(tmp_path):
+    import random
+
+    from hubanatomy.archive import invalid_utf8_offset
+
+    rng = random.Random(5)
+    path = tmp_path / "x.csv"
+    for _ in range(150):
+        data = "".join(rng.choice(["a", "é", "中", "😀", "\n"])
+                       for _ in range(rng.randrange(40))).encode()
+        if rng.random() < 0.5:
+            at = rng.randrange(len(data) + 1)
+            data = data[:at] + bytes([rng.choice([0xFF, 0x80, 0xC3, 0xE4, 0xF0])]) + data[at:]
+        try:
+            data.decode("utf-8")
+            want = None
+        except UnicodeDecodeError as error:
+            want = error.start
+        path.write_bytes(data)
+        for block in (1, 2, 3, 5, 64):
+            assert invalid_utf8_offset(path, block) == want, (data, block)
+
+
 def test_an_integer_model_id_column_is_rejected_not_taken_as_ids(sim_raw, tmp_path):
     from hubanatomy.normalise import NormaliseError
 

@@ -437,6 +437,7 @@ def crawl_cards(root: str | Path, settings: CrawlSettings, shard: int, shards: i
     if not 0 <= shard < shards:
         raise CrawlError(f"card shard {shard} does not exist in a layout of {shards} shards")
     with nullcontext() if whole_crawl_held else _locked(root, "crawl", shared=True):
+        _check_endpoint(root, settings)  # before anything is moved
         _ensure_layout(root, shards)
         with _locked(root, f"cards-{shard:04d}"):
             return _crawl_cards(root, settings, shard, shards)
