@@ -52,6 +52,9 @@ def _corpus(rng: np.random.Generator) -> str:
     words = ("model fine-tuned training data evaluation results learning rate batch size "
              "epochs loss accuracy the a of on with for dataset license usage limitations "
              "bias 模型 训练 数据 🤗 🚀 \"quoted\" comma, semicolon; café naïve").split()
+    # a U+FFFD some cards really hold (text once mis-decoded): the converter then checks the
+    # whole file's UTF-8, as it would on the release
+    words.append("\ufffd")
     lines = []
     for i in range(60_000):
         kind = i % 23
