@@ -18,14 +18,14 @@ configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 try:
     validate(config, "config/schema.yaml")
-except WorkflowError:
+except WorkflowError as _error:
     # a nested --config entry gives text where numbers are wanted: name the cause and the fix
     from hubanatomy.errors import config_given_as_text, config_text_hint
 
     _text = config_given_as_text(
         config, yaml.safe_load((Path(workflow.basedir) / "config" / "schema.yaml").read_text()))
     if _text:
-        raise WorkflowError(config_text_hint(_text)) from None
+        raise WorkflowError(f"{_error}\n\n{config_text_hint(_text)}") from None
     raise
 
 
