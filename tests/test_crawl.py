@@ -391,19 +391,6 @@ def test_a_partial_crawl_is_continued_by_a_rerun_without_the_limit(source, sourc
     assert_same_snapshot(source_snapshot, tmp_path / "snap")
 
 
-def _lock_held(path: Path) -> bool:
-    import fcntl
-
-    if not path.is_file():
-        return False
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        return False
-
-
 def test_a_second_crawl_during_the_card_step_stops_at_once(source, source_snapshot, tmp_path):
     """The first crawl holds the folder for its whole run: a second one (the command, or a
     Snakemake card job) stops with a message and the first finishes untouched."""
@@ -416,7 +403,8 @@ def test_a_second_crawl_during_the_card_step_stops_at_once(source, source_snapsh
         first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  text=True)
         try:
-            while first.poll() is None and not _lock_held(root / "state" / "cards-0000.lock"):
+            # its card step has begun once it counted a card request (looked at, not locked)
+            while first.poll() is None and not list((root / "state").glob("requests-cards-*")):
                 time.sleep(0.02)
             assert first.poll() is None, "the first crawl ended before its card step was seen"
             with pytest.raises(CrawlError, match="another crawl is running in this folder"):
@@ -465,8 +453,8 @@ def test_requests_of_a_killed_run_are_in_the_manifest(source, tmp_path):
         child = multiprocessing.get_context("spawn").Process(
             target=run_crawl, args=(root, settings), kwargs={"shards": 2})
         child.start()
-        while child.is_alive() and not list((root / raw.CARDS).glob("*-part-*.jsonl")) \
-                if (root / raw.CARDS).is_dir() else child.is_alive():
+        # kill it once it has written card parts: in the middle of the card step
+        while child.is_alive() and not list(root.glob(f"{raw.CARDS}/*-part-*.jsonl")):
             time.sleep(0.02)
         assert child.is_alive(), "the crawl ended before it could be killed"
         os.kill(child.pid, signal.SIGKILL)
