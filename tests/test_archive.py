@@ -606,6 +606,14 @@ def test_the_command_normalises_archive_files(sim_raw, sim_snapshot, tmp_path, f
                      "--raw-out", str(tmp_path / "kept")]) == 0
     assert (tmp_path / "kept" / PROBLEMS_CSV).is_file()
     assert_same(snapshot(out)["models"], sim_snapshot["models"])
+    # without a suffix the first bytes tell: parquet's magic, a CSV header, JSON lines
+    from hubanatomy.archive import archive_files
+
+    bare = tmp_path / "release"
+    bare.write_bytes(path.read_bytes())
+    jsonl = tmp_path / "models"
+    jsonl.write_bytes(next((sim_raw / "models").glob("*.jsonl")).read_bytes())
+    assert archive_files(bare) == [bare] and archive_files(jsonl) == []
 
 
 def test_a_folder_of_two_tables_is_refused_naming_the_files(sim_raw, tmp_path, capsys,
