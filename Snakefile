@@ -5,6 +5,8 @@
 
 from pathlib import Path
 
+import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -14,7 +16,17 @@ min_version("9.0")
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
-validate(config, "config/schema.yaml")
+try:
+    validate(config, "config/schema.yaml")
+except WorkflowError as _error:
+    # a nested --config entry gives text where numbers are wanted: name the cause and the fix
+    from hubanatomy.errors import config_given_as_text, config_text_hint
+
+    _text = config_given_as_text(
+        config, yaml.safe_load((Path(workflow.basedir) / "config" / "schema.yaml").read_text()))
+    if _text:
+        raise WorkflowError(f"{_error}\n\n{config_text_hint(_text)}") from None
+    raise
 
 
 report: "workflow/report/workflow.rst"

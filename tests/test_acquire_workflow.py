@@ -75,9 +75,15 @@ def test_archive_source_downloads_and_reproduces_the_source(hub, tmp_path):
 
 
 def test_crawl_source_scatters_card_shards_and_reproduces_the_source(hub, tmp_path):
+    """With a user:password in the endpoint: used, and written nowhere (results, logs,
+    Snakemake's own metadata)."""
     emulator, root = hub
-    result = _snakemake(tmp_path, {"source": "crawl", "crawl": _crawl_config(emulator.url)})
+    endpoint = emulator.url.replace("http://", "http://crawler:s3cret-pw@")
+    result = _snakemake(tmp_path, {"source": "crawl", "crawl": _crawl_config(endpoint)})
     assert result.returncode == 0, result.stderr[-3000:]
+    (tmp_path / "acquire.yaml").unlink()  # the config file the user wrote holds it, of course
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and b"s3cret-pw" in p.read_bytes()]
+    assert leaks == [] and "s3cret-pw" not in result.stderr + result.stdout
     shards = sorted(p.name for p in (tmp_path / "results/raw/crawl/state").glob("cards-*.done"))
     assert shards == ["cards-1-of-3.done", "cards-2-of-3.done", "cards-3-of-3.done"]
     got, expected = tmp_path / "results" / "snapshot", root / "snap"
@@ -102,3 +108,31 @@ def test_an_unreachable_hub_stops_the_first_rule_fast(tmp_path, source):
            ("download_archive.log" if source == "archive" else "crawl_list.log")).read_text()
     assert "source=simulated" in log
     assert "Retrying" not in log  # it gave up at once instead of backing off
+
+
+def test_a_nested_config_value_given_as_text_names_the_cause_and_the_fix(tmp_path):
+    result = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--dry-run", "--config",
+                             "source=simulated", "simulated={models: 5000, scenario: neutral}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "simulated.models is the text '5000', not 5000" in message
+    assert "simulated.scenario" not in message  # a string where a string is wanted is fine
+    assert "--configfile" in message
+
+
+def test_a_snapshot_folder_of_two_tables_stops_naming_the_files(hub, tmp_path):
+    _, root = hub
+    folder = tmp_path / "release"
+    write_archive(root / "raw", folder, fmt="csv")
+    write_archive(root / "raw", tmp_path / "plain", fmt="csv", cards=False)
+    (tmp_path / "plain" / "ai_ecosystem.csv").rename(folder / "ai_ecosystem.csv")
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"source": "snapshot", "snapshot": {"path": str(folder)}}))
+    result = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--dry-run", SNAPSHOT_TARGET,
+                             "--configfile", str(config)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert ("snapshot.path: " in message and "ai_ecosystem.csv; "
+            "ai_ecosystem_withmodelcards.csv" in message)

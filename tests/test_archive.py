@@ -21,6 +21,9 @@ import pytest
 from hubanatomy.archive import (
     ARCHIVE_COLUMNS,
     CARD_COLUMNS,
+    CUT_CARD,
+    FETCH_FAILED,
+    FRAGMENT,
     PROBLEMS_CSV,
     archive_to_raw,
     discover_data_files,
@@ -155,7 +158,16 @@ def test_roundtrip_equals_normalising_the_raw(sim_raw, sim_snapshot, tmp_path, f
         assert files[0].name == "ai_ecosystem_withmodelcards.csv"
     frame = (pl.read_parquet(files[0]) if fmt == "parquet"
              else pl.read_csv(files[0], infer_schema=False))
-    assert tuple(frame.columns) == ARCHIVE_COLUMNS + CARD_COLUMNS
+    # the release's form: pandas' unnamed index first (CSV), an empty field for no card and
+    # for no exception, an error message for a failed fetch
+    index = ("",) if fmt == "csv" else ()
+    assert tuple(frame.columns) == index + ARCHIVE_COLUMNS + CARD_COLUMNS
+    if fmt == "csv":
+        assert files[0].read_text().startswith(",model_id,likes,trendingScore,private,")
+        assert frame[""].to_list() == [str(i) for i in range(frame.height)]
+    assert frame["modelCard"].null_count() > 0 and "nan" not in frame["modelCard"]
+    assert frame["exception_raised"].drop_nulls().unique().to_list() == [FETCH_FAILED]
+    assert frame["exception_raised"].drop_nulls().len() == ERROR_CARDS
 
     report = archive_to_raw(files, tmp_path / "raw", SOURCE, chunk_rows=700)
     n = sim_snapshot["models"].height
@@ -208,7 +220,7 @@ def test_write_archive_derives_the_paper_columns(tmp_path):
     [path] = write_archive(raw, tmp_path / "out", fmt="csv", cards=False)
     assert path.name == "ai_ecosystem.csv"
     row = pl.read_csv(path, infer_schema=False).row(0, named=True)
-    assert list(row) == list(ARCHIVE_COLUMNS)
+    assert list(row) == ["", *ARCHIVE_COLUMNS]
     assert row["licenses"] == "['mit']" and row["regions"] == "['us']"
     assert row["datasets"] == "['glue']" and row["arxiv_papers"] == "['2507.01006']"
     assert row["parent_model"] == "['org/base']"
@@ -238,7 +250,7 @@ def test_parquet_with_native_types(sim_raw, sim_snapshot, tmp_path):
 def test_broken_csv_structure_is_an_input_error(sim_raw, tmp_path):
     [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv")
     header = path.read_text().split("\n", 1)[0]
-    path.write_text(header + "\n" + "org/a," + ",".join(["1"] * 40) + "\n")
+    path.write_text(header + "\n" + "0,org/a," + ",".join(["1"] * 40) + "\n")
     with pytest.raises(InputError, match=f"{path.name}: cannot read the archive file"):
         archive_to_raw([path], tmp_path / "raw", SOURCE)
 
@@ -268,11 +280,10 @@ def test_missing_required_column_names_it_and_the_closest(sim_raw, tmp_path):
 
 def test_archive_without_cards_and_with_extra_columns(sim_raw, sim_snapshot, tmp_path):
     [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv", cards=False)
-    rewrite_csv(path, lambda f: f.with_columns(pl.lit("7").alias("")).select(
-        "", *f.columns))   # pandas' unnamed index column
+    rewrite_csv(path, lambda f: f.with_columns(pl.lit("7").alias("extra")))
     report = archive_to_raw([path], tmp_path / "raw", SOURCE)
     described = report["files"][path.name]
-    assert described["ignored_columns"] == [""]
+    assert described["ignored_columns"] == ["", "extra"]  # pandas' unnamed index, and more
     assert "modelCard" in described["absent_columns"] and not described["cards"]
     assert report["card_status"] == {}
     assert not list((tmp_path / "raw" / "cards").glob("*.jsonl"))
@@ -296,6 +307,8 @@ def test_bad_fields_are_emptied_counted_and_the_rest_kept(sim_raw, sim_snapshot,
         10: ("private", "maybe"),
         11: ("licenses", "{'mit'}"),
         12: ("trendingScore", "inf"),
+        13: ("likes", "1e19"),
+        14: ("downloads", "9223372036854775808"),
     }
     for row, (column, value) in bad.items():
         frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == row).then(pl.lit(value))
@@ -317,15 +330,17 @@ def test_bad_fields_are_emptied_counted_and_the_rest_kept(sim_raw, sim_snapshot,
         "private: not True/False": ids[10],
         "licenses: not a Python-list string of strings (emptied)": ids[11],
         "trendingScore: not a number": ids[12],
+        "likes: too large (2^63 or more)": ids[13],
     }
     for key, model_id in expected.items():
         assert problems["counts"][key] == 1
         assert problems["example_ids"][key] == [model_id]
+    assert problems["example_ids"]["downloads: too large (2^63 or more)"] == [ids[14]]
     assert problems["example_ids"]["model_id: missing model id (row skipped)"] == [
         f"{path.name} row 21"]
     listed = pl.read_csv(tmp_path / "raw" / PROBLEMS_CSV)
     assert listed.height == len(bad) + 1
-    assert set(listed.filter(pl.col("column") == "likes")["value"]) == {"many"}
+    assert set(listed.filter(pl.col("column") == "likes")["value"]) == {"many", "1e19"}
     assert json.loads((tmp_path / "raw" / "raw_manifest.json").read_text())[
         "problems"] == problems
 
@@ -352,6 +367,154 @@ def test_bad_fields_are_emptied_counted_and_the_rest_kept(sim_raw, sim_snapshot,
     assert rows[ids[11]]["licenses"] == before[ids[11]]["licenses"]  # the tags still say it
     assert rows[ids[12]]["trending_score"] is None
     assert ids[20] not in got["models"]["model_id"]
+
+
+def test_out_of_range_counts_in_native_parquet_columns(sim_raw, tmp_path):
+    """Counts beyond Int64 (a float 1e19, an unsigned 2^64 - 1), NaN and infinity in numeric
+    parquet columns are bad fields, emptied and counted; the rows are kept."""
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="parquet")
+    frame = pl.read_parquet(path).head(6)
+    frame = frame.with_columns(
+        downloads=pl.Series([1e19, float("nan"), float("inf"), 5.0, -1.0, None]),
+        likes=pl.Series([2**64 - 1, 3, 2**63 - 1, 0, 1, None], dtype=pl.UInt64))
+    frame.write_parquet(path)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    assert report["rows"] == report["models"] == 6
+    assert report["problems"]["counts"] == {
+        "downloads: too large (2^63 or more)": 1, "downloads: not a number": 2,
+        "downloads: negative": 1, "likes: too large (2^63 or more)": 1}
+    models = pl.read_ndjson(tmp_path / "raw" / "models" / "part-00000.jsonl")
+    assert models["downloads"].to_list() == [None, None, None, 5, None, None]
+    assert models["likes"].to_list() == [None, 3, 2**63 - 1, 0, 1, None]
+
+
+def test_invalid_utf8_in_a_csv_is_counted_not_replaced_silently(sim_raw, tmp_path):
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    ids = frame["model_id"]
+    # a legitimate U+FFFD in a valid file is text like any other
+    frame.with_columns(pipeline_tag=pl.when(pl.int_range(pl.len()) == 3)
+                       .then(pl.lit("odd \ufffd tag")).otherwise("pipeline_tag")).write_csv(path)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    assert report["problems"]["fields"] == 0
+    # Latin-1 bytes in two rows' fields
+    data = path.read_bytes()
+    for model_id in (ids[5], ids[9]):
+        data = data.replace(model_id.encode() + b",", model_id.encode() + b",\xe9", 1)
+    path.write_bytes(data)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    key = "likes: not valid UTF-8 (bytes replaced by U+FFFD)"
+    assert report["problems"]["counts"][key] == 2
+    assert report["problems"]["example_ids"][key] == [ids[5], ids[9]]
+    # in a file that is not valid UTF-8, a U+FFFD cannot be told from a replaced byte
+    assert report["problems"]["counts"][
+        "pipeline_tag: not valid UTF-8 (bytes replaced by U+FFFD)"] == 1
+    assert report["rows"] == report["models"] == frame.height
+
+
+def test_invalid_utf8_offset_agrees_with_python_across_block_sizes(tmp_path):
+    import random
+
+    from hubanatomy.archive import invalid_utf8_offset
+
+    rng = random.Random(5)
+    path = tmp_path / "x.csv"
+    for _ in range(150):
+        data = "".join(rng.choice(["a", "é", "中", "😀", "\n"])
+                       for _ in range(rng.randrange(40))).encode()
+        if rng.random() < 0.5:
+            at = rng.randrange(len(data) + 1)
+            data = data[:at] + bytes([rng.choice([0xFF, 0x80, 0xC3, 0xE4, 0xF0])]) + data[at:]
+        try:
+            data.decode("utf-8")
+            want = None
+        except UnicodeDecodeError as error:
+            want = error.start
+        path.write_bytes(data)
+        for block in (1, 2, 3, 5, 64):
+            assert invalid_utf8_offset(path, block) == want, (data, block)
+
+
+def test_an_integer_model_id_column_is_rejected_not_taken_as_ids(sim_raw, tmp_path):
+    from hubanatomy.normalise import NormaliseError
+
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="parquet")
+    frame = pl.read_parquet(path).head(300).with_columns(model_id=pl.int_range(300))
+    frame.write_parquet(path)
+    with pytest.raises(InputError, match=rf"{path.name}: column 'model_id' holds numbers "
+                                         r"\(0, 1, 2, ...\), not Hub repo ids"):
+        archive_to_raw([path], tmp_path / "raw", SOURCE)
+    frame.write_csv(tmp_path / "a.csv")
+    with pytest.raises(InputError, match="'model_id' holds numbers"):
+        archive_to_raw([tmp_path / "a.csv"], tmp_path / "raw", SOURCE)
+    # a few numeric ids among real ones: rows the normaliser rejects, counted with a reason
+    frame = pl.read_parquet(write_archive(sim_raw, tmp_path / "b", fmt="parquet")[0])
+    frame.with_columns(model_id=pl.when(pl.int_range(pl.len()) < 300).then(
+        pl.int_range(pl.len()).cast(pl.String)).otherwise("model_id")).write_parquet(path)
+    report = archive_to_raw([path], tmp_path / "raw", SOURCE)
+    assert report["rows"] == report["models"] == frame.height
+    with pytest.raises(NormaliseError, match=rf"(?s)300 of {frame.height:,} model metadata "
+                                             r"lines are unusable.*invalid model id '0': a bare "
+                                             r"number"):
+        normalise(tmp_path / "raw", tmp_path / "snap", SOURCE)
+
+
+def _split_at_carriage_returns(frame: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
+    """What a copy that breaks rows at bare carriage returns makes of the release: the model's
+    row keeps its card up to the first \\r (and loses the columns after it); each further piece
+    of the card becomes a row of its own, its text spread over the first columns."""
+    out = []
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        if i not in rows:
+            out.append(row)
+            continue
+        first, *pieces = row["modelCard"].split("\r")
+        out.append({**row, "modelCard": first, "ratelimit_retries": None,
+                    "exception_raised": None})
+        for k, piece in enumerate(pieces):
+            fields = piece.split(",", 1) + [None]
+            extra = {"likes": "False"} if k == len(pieces) - 1 else {}
+            out.append({**dict.fromkeys(frame.columns), "": fields[0],
+                        "model_id": fields[1], **extra})
+    return pl.DataFrame(out, schema=dict.fromkeys(frame.columns, pl.String))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_rows_split_at_bare_carriage_returns_are_rejected_and_counted(sim_raw, sim_snapshot,
+                                                                       tmp_path, fmt):
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt="csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    with_card = [i for i, c in enumerate(frame["modelCard"]) if c and len(c) > 200]
+    split = [with_card[0], with_card[len(with_card) // 2], with_card[-1]]
+    # batches end right after the second split row (after the 3 fragments of the first), so
+    # its fragments start the next batch
+    chunk_rows = split[1] + 3 + 1
+    frame = frame.with_columns(modelCard=pl.when(pl.int_range(pl.len()).is_in(split))
+                               .then(pl.col("modelCard").str.slice(0, 60) + "\rUsage, see "
+                                     "below\r" + pl.col("modelCard").str.slice(60, 40)
+                                     + "\r" + pl.col("modelCard").str.slice(100))
+                               .otherwise("modelCard"))
+    copy = _split_at_carriage_returns(frame, split).to_pandas()
+    assert len(copy) == frame.height + 3 * len(split)
+    assert copy.iloc[split[0] + 1]["model_id"] == " see below"  # a fragment with an "id"
+    copied = tmp_path / f"copy.{fmt}"
+    copy.to_parquet(copied) if fmt == "parquet" else copy.to_csv(copied, index=False)
+
+    report = archive_to_raw([copied], tmp_path / "raw", SOURCE, chunk_rows=chunk_rows)
+    # in = out + rejected
+    assert report["rows"] == frame.height + 9 == report["models"] + report["rows_skipped"]
+    assert report["models"] == frame.height and report["fragment_rows"] == 9
+    ids = frame["model_id"]
+    counts = report["problems"]["counts"]
+    assert counts[f"(row): {FRAGMENT}"] == 9
+    assert counts[f"modelCard: {CUT_CARD}"] == 3
+    assert report["problems"]["example_ids"][f"modelCard: {CUT_CARD}"] == [ids[i] for i in split]
+    got = normalised(tmp_path / "raw", tmp_path / "snap")
+    assert_same(got["models"], sim_snapshot["models"])  # no junk model, none lost
+    cards = got["cards"].filter(pl.col("model_id").is_in([ids[i] for i in split]))
+    assert cards["status"].to_list() == ["error"] * 3
+    assert_same(got["cards"].filter(~pl.col("model_id").is_in([ids[i] for i in split])),
+                sim_snapshot["cards"].filter(~pl.col("model_id").is_in([ids[i] for i in split])))
 
 
 def test_parents_in_parent_columns_but_not_in_tags_are_restored(sim_raw, sim_snapshot,
@@ -418,6 +581,63 @@ def test_card_status_from_text_and_exception(tmp_path):
         "2022-03-02T23:29:04.000Z", None, None]
     assert models["downloads"].to_list() == [12] * 6
     assert models["library_name"].to_list() == [None] * 6
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_command_normalises_archive_files(sim_raw, sim_snapshot, tmp_path, fmt, capsys,
+                                              monkeypatch):
+    from hubanatomy import cli
+
+    monkeypatch.setattr(cli, "setup_logging", lambda: None)
+    [path] = write_archive(sim_raw, tmp_path / "a", fmt=fmt)
+    out = tmp_path / "work" / "snap"
+    assert cli.main(["normalise", "--raw", str(path), "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["archive"]["rows"] == printed["rows"]["models"] == sim_snapshot[
+        "models"].height
+    for name in ("models", "parents", "cards"):
+        assert_same(snapshot(out)[name], sim_snapshot[name])
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["snap"]  # temp removed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source"]["format"] == "archive" and str(path) in manifest["source"]["files"]
+    # a folder holding the table's shards works the same; --raw-out keeps the raw form
+    shards = write_archive(sim_raw, tmp_path / "b", fmt=fmt, shards=2)
+    assert cli.main(["normalise", "--raw", str(shards[0].parent), "--out", str(out),
+                     "--raw-out", str(tmp_path / "kept")]) == 0
+    assert (tmp_path / "kept" / PROBLEMS_CSV).is_file()
+    assert_same(snapshot(out)["models"], sim_snapshot["models"])
+    # without a suffix the first bytes tell: parquet's magic, a CSV header, JSON lines
+    from hubanatomy.archive import archive_files
+
+    bare = tmp_path / "release"
+    bare.write_bytes(path.read_bytes())
+    jsonl = tmp_path / "models"
+    jsonl.write_bytes(next((sim_raw / "models").glob("*.jsonl")).read_bytes())
+    assert archive_files(bare) == [bare] and archive_files(jsonl) == []
+
+
+def test_a_folder_of_two_tables_is_refused_naming_the_files(sim_raw, tmp_path, capsys,
+                                                            monkeypatch):
+    from hubanatomy import cli
+    from hubanatomy.archive import archive_files
+
+    folder = tmp_path / "release"
+    write_archive(sim_raw, folder, fmt="csv")
+    write_archive(sim_raw, tmp_path / "plain", fmt="csv", cards=False)
+    (tmp_path / "plain" / "ai_ecosystem.csv").rename(folder / "ai_ecosystem.csv")
+    with pytest.raises(InputError, match=r"holds several tables \(ai_ecosystem.csv; "
+                                         r"ai_ecosystem_withmodelcards.csv\): point at one"):
+        archive_files(folder)
+    # a parquet copy beside the CSV is a second table too
+    (folder / "ai_ecosystem.csv").unlink()
+    write_archive(sim_raw, folder / "copy", fmt="parquet")
+    with pytest.raises(InputError, match=r"copy/data/train-00000-of-00001.parquet"):
+        archive_files(folder)
+    monkeypatch.setattr(cli, "setup_logging", lambda: None)
+    assert cli.main(["normalise", "--raw", str(folder), "--out", str(tmp_path / "o")]) == 1
+    message = capsys.readouterr().err
+    assert "ai_ecosystem_withmodelcards.csv" in message and "part-" not in message
+    assert not (tmp_path / "o").exists()
 
 
 def test_discover_data_files():
@@ -513,6 +733,33 @@ def test_download_errors_are_clear(sim_raw, dataset_repo, tmp_path):
             download_archive(REPO, "main", tmp_path / "raw", endpoint=hub.url,
                              cache_dir=tmp_path / "cache", data_files=["data/x.parquet"])
     assert not (tmp_path / "raw" / "models").exists()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_download_that_does_not_match_the_listed_hash_stops(sim_raw, tmp_path, fmt):
+    """The Hub lists each file's LFS sha256 (git blob id for a small file): a download with
+    other bytes (altered, corrupt) stops the run, naming both hashes."""
+    import shutil
+
+    from hubanatomy.hub_emulator import HubEmulator
+
+    repo = tmp_path / "repo"
+    [path] = write_archive(sim_raw, repo, fmt=fmt)
+    with HubEmulator(sim_raw, datasets={REPO: repo}) as hub:
+        report = download_archive(REPO, "main", tmp_path / "raw", endpoint=hub.url,
+                                  cache_dir=tmp_path / "cache")
+        assert report["models"] > 0
+        data = bytearray(path.read_bytes())  # after the listing: same size, other bytes
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+        shutil.rmtree(tmp_path / "cache")
+        kind = "LFS sha256" if fmt == "parquet" else "git blob id"
+        with pytest.raises(InputError, match=rf"{path.name} of {REPO}@[0-9a-f]{{40}}: the "
+                                             rf"downloaded file's {kind} is [0-9a-f]+, but the "
+                                             r"Hub lists [0-9a-f]+: the download is corrupt"):
+            download_archive(REPO, "main", tmp_path / "raw2", endpoint=hub.url,
+                             cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "raw2" / "models").exists()
 
 
 def _closed_port() -> int:

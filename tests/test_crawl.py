@@ -5,6 +5,8 @@ and resumed equals one that never stopped, and bad input is counted with model i
 from __future__ import annotations
 
 import json
+import logging
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -222,3 +224,244 @@ def test_a_crawl_killed_with_sigkill_resumes_to_the_same_snapshot(source, source
     assert counts["rejected_model_lines"] == 0
     assert sorted(p.name for p in (root / raw.CARDS).iterdir() if p.suffix == ".jsonl") == \
         ["shard-0000.jsonl", "shard-0001.jsonl"]
+
+
+# ---------------------------------------------------------------- faults and misuse (issue 12)
+
+
+def _records_on_disk(root: Path) -> list[dict]:
+    return [orjson.loads(line) for folder in (raw.CARDS, "probes") if (root / folder).is_dir()
+            for path in sorted((root / folder).glob("*.jsonl"))
+            for line in path.read_bytes().splitlines()]
+
+
+def _listed_models(source: Path) -> int:
+    return sum(len(f.read_bytes().splitlines()) for f in raw.model_files(source))
+
+
+def test_failed_requests_stop_the_run_and_every_rerun_retries_them(source, source_snapshot,
+                                                                   tmp_path, capsys, caplog,
+                                                                   monkeypatch):
+    """An outage longer than the retries: cards that exist and real 404s alike end up failed.
+    The run says so and exits non-zero; accept_errors keeps them as errors; every rerun asks
+    exactly the failed ones again, until the snapshot is the source's."""
+    from hubanatomy import cli
+
+    monkeypatch.setattr(cli, "setup_logging", lambda: None)  # keep pytest's log capture
+
+    root = tmp_path / "crawl"
+    # a fifth of the requests fail their first 5 attempts: 2 per run with max_retries=1
+    faults = Faults(error_rate=0.2, error_burst=5, seed=11)
+    with HubEmulator(source, faults=faults, count_requests=True) as hub:
+        crawl_list(root, fast(hub.url, max_retries=8))
+        exit_code = cli.main(["crawl", "--endpoint", hub.url, "--out", str(root), "--shards", "2",
+                          "--max-retries", "1", "--backoff", "0.01", "--flush-records", "100"])
+        message = capsys.readouterr().err
+        assert exit_code == 1
+        assert "requests failed after 1 retries (card_fetch_failed: " in message
+        assert "(e.g. " in message and "crawl.accept_errors" in message
+        assert "Traceback" not in message
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert any("requests failed" in w and "card_fetch_failed" in w for w in warnings)
+        assert not (root / raw.RAW_MANIFEST).exists()
+        failed = {(r["kind"], r["id"]) for r in _records_on_disk(root) if r["status"] == "error"}
+        ok_before = {(r["kind"], r["id"]) for r in _records_on_disk(root)
+                     if r["status"] != "error"}
+        assert len(failed) > 50 and any(kind == "probe" for kind, _ in failed)
+        asked = {m: hub.requests_for(_card_path(m)) for kind, m in ok_before if kind == "card"}
+
+        # accepted: kept as errors (still failing on their 3rd and 4th attempts), and said
+        accepted = run_crawl(root, fast(hub.url, max_retries=1, accept_errors=True), shards=2)
+        assert accepted["acquisition"]["failed_requests"] == len(failed)
+        assert accepted["acquisition"]["cards"]["error"] == sum(k == "card" for k, _ in failed)
+        assert any("kept as errors" in r.getMessage() for r in caplog.records
+                   if r.levelname == "WARNING")
+
+        # not accepted any more: the rerun asks the failed ones a 5th and 6th time, and gets them
+        manifest = run_crawl(root, fast(hub.url, max_retries=1), shards=2)
+        assert {m: hub.requests_for(_card_path(m)) for m in asked} == asked
+    cards = manifest["acquisition"]["cards"]
+    assert cards["error"] == manifest["acquisition"]["failed_requests"] == 0
+    assert sum(cards.values()) == manifest["source"]["models"] == _listed_models(source)
+    assert manifest["acquisition"]["renames"] == 3
+    normalise(root, tmp_path / "snap", source_record({"kind": "crawl"}, root))
+    assert_same_snapshot(source_snapshot, tmp_path / "snap")
+
+
+@pytest.mark.parametrize(("before", "after"), [("complete", 2), ("partial", 4)])
+def test_changing_the_number_of_shards_moves_every_record(source, source_snapshot, tmp_path,
+                                                         before, after):
+    root = tmp_path / "crawl"
+    with HubEmulator(source, count_requests=True) as hub:
+        settings = fast(hub.url)
+        if before == "complete":
+            run_crawl(root, settings, shards=3)
+        else:  # shards 1 and 2 of 3 ran, shard 3 never did
+            crawl_list(root, settings)
+            crawl_cards(root, settings, 0, 3)
+            crawl_cards(root, settings, 1, 3)
+        done = {r["id"] for r in _records_on_disk(root) if r["kind"] == "card"}
+        asked = {m: hub.requests_for(_card_path(m)) for m in done}
+        manifest = run_crawl(root, settings, shards=after)
+        assert {m: hub.requests_for(_card_path(m)) for m in done} == asked  # none asked again
+    records = _records_on_disk(root)
+    keys = [(r["kind"], r["id"]) for r in records]
+    assert len(keys) == len(set(keys))  # no duplicate
+    assert sum(k == "card" for k, _ in keys) == _listed_models(source)  # no loss
+    assert sorted(p.name for p in (root / raw.CARDS).iterdir()) == [
+        f"shard-{s:04d}.jsonl" for s in range(after)]
+    assert manifest["acquisition"]["renames"] == 3
+    assert manifest["source"]["card_shards"] == after
+    snapshot = normalise(root, tmp_path / "snap", source_record({"kind": "crawl"}, root))
+    assert snapshot["normalise"]["counts"]["duplicate_card_records"] == 0
+    assert_same_snapshot(source_snapshot, tmp_path / "snap")
+
+
+def test_a_reshard_killed_while_swapping_is_finished_by_the_rerun(source, source_snapshot,
+                                                                   tmp_path, monkeypatch):
+    from hubanatomy import crawl
+
+    root = tmp_path / "crawl"
+    with HubEmulator(source) as hub:
+        run_crawl(root, fast(hub.url), shards=3)
+        calls = []
+
+        def dies_after_two(src, dst):  # a kill after two files were moved
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            calls.append(dst)
+            os.rename(src, dst)
+        monkeypatch.setattr(crawl.os, "replace", dies_after_two)
+        with pytest.raises(KeyboardInterrupt):
+            run_crawl(root, fast(hub.url), shards=2)
+        monkeypatch.undo()
+        manifest = run_crawl(root, fast(hub.url), shards=2)
+    assert manifest["acquisition"]["renames"] == 3
+    keys = [(r["kind"], r["id"]) for r in _records_on_disk(root)]
+    assert len(keys) == len(set(keys))
+    normalise(root, tmp_path / "snap", source_record({"kind": "crawl"}, root))
+    assert_same_snapshot(source_snapshot, tmp_path / "snap")
+
+
+def test_credentials_in_the_endpoint_are_used_but_never_written(source, tmp_path, monkeypatch,
+                                                                caplog):
+    from hubanatomy.snapshot import describe
+
+    token = "hf_SecretCrawlTokenThatMustNotLeak42"
+    monkeypatch.setenv("HF_TOKEN", token)
+    caplog.set_level(logging.DEBUG)
+    root, snap = tmp_path / "crawl", tmp_path / "snap"
+    with HubEmulator(source) as hub:
+        endpoint = hub.url.replace("http://", "http://crawler:s3cret%40pass@")
+        manifest = run_crawl(root, fast(endpoint, max_models=300), shards=2)
+        # a resumed crawl with the same endpoint (with or without the password) is the same
+        crawl_list(root, fast(endpoint, max_models=300))
+        with pytest.raises(CrawlError) as error:
+            crawl_list(tmp_path / "other", fast(endpoint.replace(str(hub.port), "9")))
+    assert manifest["source"]["endpoint"] == hub.url
+    snapshot = normalise(root, snap, source_record({"kind": "crawl", "endpoint": endpoint},
+                                                   root))
+    written = [p for p in [*root.rglob("*"), *snap.rglob("*")] if p.is_file()]
+    assert len(written) > 10
+    for secret in ("s3cret", token):
+        assert not [p for p in written if secret.encode() in p.read_bytes()], secret
+        assert secret not in caplog.text and secret not in str(error.value)
+        assert secret not in describe(snapshot)
+    assert snapshot["source"]["endpoint"] == hub.url
+
+
+def test_a_partial_crawl_is_continued_by_a_rerun_without_the_limit(source, source_snapshot,
+                                                                    tmp_path):
+    root = tmp_path / "crawl"
+    with HubEmulator(source, count_requests=True) as hub:
+        # pages of 100: the limit falls inside the second page
+        first = run_crawl(root, fast(hub.url, max_models=150), shards=2)
+        assert (first["source"]["models"], first["source"]["complete"]) == (150, False)
+        done = {r["id"] for r in _records_on_disk(root) if r["kind"] == "card"}
+        asked = {m: hub.requests_for(_card_path(m)) for m in done}
+        manifest = run_crawl(root, fast(hub.url), shards=2)
+        assert {m: hub.requests_for(_card_path(m)) for m in done} == asked
+        with pytest.raises(CrawlError, match=r"listing of 1,\d{3} models, more than "
+                                             r"crawl.max_models = 100"):
+            crawl_list(root, fast(hub.url, max_models=100))
+    assert manifest["source"]["complete"] is True
+    assert manifest["source"]["models"] == _listed_models(source)
+    assert manifest["acquisition"]["renames"] == 3  # the whole listing: parents probed
+    normalise(root, tmp_path / "snap", source_record({"kind": "crawl"}, root))
+    assert_same_snapshot(source_snapshot, tmp_path / "snap")
+
+
+def test_a_second_crawl_during_the_card_step_stops_at_once(source, source_snapshot, tmp_path):
+    """The first crawl holds the folder for its whole run: a second one (the command, or a
+    Snakemake card job) stops with a message and the first finishes untouched."""
+    root = tmp_path / "crawl"
+    faults = Faults(slow_rate=1.0, slow_seconds=0.15, seed=2)  # every first request slowed
+    with HubEmulator(source, faults=faults) as hub:
+        command = [sys.executable, "-m", "hubanatomy.cli", "crawl", "--endpoint", hub.url,
+                   "--out", str(root), "--shards", "2", "--workers", "4", "--page-size", "1000",
+                   "--max-models", "120", "--flush-records", "20"]
+        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True)
+        try:
+            # its card step has begun once it counted a card request (looked at, not locked)
+            while first.poll() is None and not list((root / "state").glob("requests-cards-*")):
+                time.sleep(0.02)
+            assert first.poll() is None, "the first crawl ended before its card step was seen"
+            with pytest.raises(CrawlError, match="another crawl is running in this folder"):
+                run_crawl(root, fast(hub.url, max_models=120), shards=2)
+            with pytest.raises(CrawlError, match="another crawl is running in this folder"):
+                crawl_cards(root, fast(hub.url, max_models=120), 1, 2)
+            _, errors = first.communicate(timeout=300)
+        finally:
+            if first.poll() is None:
+                first.kill()
+    assert first.returncode == 0, errors[-3000:]
+    manifest = json.loads((root / raw.RAW_MANIFEST).read_text())
+    assert manifest["acquisition"]["cards"]["error"] == 0
+    assert sum(manifest["acquisition"]["cards"].values()) == 120
+
+
+def test_a_rate_limit_wait_beyond_the_cap_stops_the_crawl_resumably(source, tmp_path):
+    root = tmp_path / "crawl"
+    with HubEmulator(source, faults=Faults(api_limit=2, window_seconds=3600)) as hub:
+        port = hub.port
+        with pytest.raises(CrawlError, match=r"wait 3,\d{3} s .*max_wait_seconds.*rerun after"):
+            crawl_list(root, fast(hub.url, max_wait_seconds=5))
+    state = json.loads((root / "state" / "list.json").read_text())
+    assert state["page"] == 2 and not state["done"]  # the two pages the window allowed
+    # an hour later (the Hub's window has passed): the rerun goes on from page 3
+    (root / "state" / "budget.json").write_text(json.dumps(
+        {"api": {"end": 0, "used": 0, "limit": 40}}))
+    with HubEmulator(source, port=port) as hub:
+        state = crawl_list(root, fast(hub.url, max_wait_seconds=5))
+    assert state["done"] and state["models"] == _listed_models(source)
+    listed = [orjson.loads(line)["id"] for f in raw.model_files(root)
+              for line in f.read_bytes().splitlines()]
+    assert len(listed) == len(set(listed)) == state["models"]
+
+
+def test_requests_of_a_killed_run_are_in_the_manifest(source, tmp_path):
+    """Counts are written as they happen: after a kill -9 and a resume, the manifest counts
+    at least every request the Hub received (and at most one per worker more: counted, not
+    yet sent at the kill)."""
+    root = tmp_path / "crawl"
+    faults = Faults(resolver_limit=400, window_seconds=1.0, error_rate=0.05, seed=4)
+    settings = fast("", resolver_requests_per_window=400, counts_flush_seconds=0.0,
+                    flush_records=20)
+    with HubEmulator(source, faults=faults) as hub:
+        settings = CrawlSettings(**{**settings.__dict__, "endpoint": hub.url})
+        child = multiprocessing.get_context("spawn").Process(
+            target=run_crawl, args=(root, settings), kwargs={"shards": 2})
+        child.start()
+        # kill it once it has written card parts: in the middle of the card step
+        while child.is_alive() and not list(root.glob(f"{raw.CARDS}/*-part-*.jsonl")):
+            time.sleep(0.02)
+        assert child.is_alive(), "the crawl ended before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        manifest = run_crawl(root, settings, shards=2)
+        received = hub.stats()
+    requests = manifest["acquisition"]["requests"]
+    counted = requests["api_requests"] + requests["resolver_requests"]
+    assert received["requests"] <= counted <= received["requests"] + settings.workers
+    assert len(list((root / "state").glob("requests-*.json"))) >= 3  # killed run's files too

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -56,6 +58,9 @@ BAD_LINES = {
     "two objects": b'{"id": "org/a1"} {"id": "org/a2"}',
     "array": b'[{"id": "org/in-array"}]',
     "bare string": b'"org/just-a-string"',
+    "null": b"null",
+    "indented null": b"  null",
+    "number": b"12",
 }
 
 # kinds mixed into the many-line files below (the in-value UTF-8 case has dedicated tests)
@@ -289,3 +294,45 @@ def test_line_of_several_megabytes_is_parsed(tmp_path):
     assert numbers == [1, 2, 3]
     assert rows[1] == expected_row(big)
     assert texts[1] == line.decode()
+
+
+NOT_OBJECTS = [b"null", b" null", b"true", b"12", b'"x"', b"[]", b"[null]"]
+
+
+def test_lines_that_are_not_objects_never_reach_pyarrow(tmp_path):
+    """pyarrow's reader with an explicit schema segfaults on input that starts with `null`:
+    read in a child process, so a crash fails this test instead of killing pytest. Each kind
+    stands alone and beside another bad line, which sends the block through the bisection."""
+    lines = [good(0)]
+    for i, line in enumerate(NOT_OBJECTS, 1):
+        lines += [line, BAD_LINES["invalid JSON"], good(i)]
+    lines.append(b"null")  # the very last line, without a newline
+    path = tmp_path / "nulls.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    script = (
+        "import json, sys\n"
+        "import pyarrow as pa\n"
+        "from hubanatomy.jsonl import read_jsonl\n"
+        "schema = pa.schema([('id', pa.string()), ('downloads', pa.int64()),\n"
+        "                    ('tags', pa.list_(pa.string()))])\n"
+        "out = []\n"
+        "for block in (None, 16, 100):\n"
+        "    kw = {} if block is None else {'block_bytes': block}\n"
+        "    rows, rejects = [], []\n"
+        "    for chunk in read_jsonl(sys.argv[1], schema, keep_text=True, **kw):\n"
+        "        rows += chunk.line.to_pylist()\n"
+        "        rejects += [(r.line, r.reason) for r in chunk.rejects]\n"
+        "    out.append([rows, sorted(rejects)])\n"
+        "print(json.dumps(out))\n")
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    good_lines = [n for n, line in enumerate(lines, 1) if line in {good(i) for i in range(9)}]
+    not_objects = [n for n, line in enumerate(lines, 1) if line.strip() in
+                   {x.strip() for x in NOT_OBJECTS}]
+    for rows, rejects in json.loads(result.stdout):
+        # in = out + rejected, and every non-object is rejected as such
+        assert len(rows) + len(rejects) == len(lines)
+        assert rows == good_lines
+        rejected = dict(rejects)
+        assert all(rejected[n].startswith("not a JSON object") for n in not_objects)

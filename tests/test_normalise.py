@@ -725,3 +725,157 @@ def test_rename_map_of_a_crawl(tmp_path):
     assert manifest["normalise"]["counts"]["renames"] == 1
     rejected = pl.read_csv(tmp_path / "snap" / "rejected.csv")
     assert rejected.filter(pl.col("file") == "renames.jsonl")["line"].to_list() == [4]
+
+
+# ---------------------------------------------------------------- faults and bad input (issue 12)
+
+
+def test_lost_raw_files_stop_the_normaliser(tmp_path):
+    """The normaliser checks what it finds against the counts the raw manifest records."""
+    from hubanatomy.simulator import simulate
+
+    raw = tmp_path / "raw"
+    simulate(300, 3, "directed", raw)
+    manifest = json.loads((raw / "raw_manifest.json").read_text())
+    assert manifest["written"] == {"models": 300, "cards": 300}
+    [cards] = sorted((raw / "cards").glob("*.jsonl"))
+    lines = cards.read_bytes().splitlines(keepends=True)
+    cards.write_bytes(b"".join(lines[:-40]))  # a cut file
+    with pytest.raises(NormaliseError, match=r"says 300 cards lines were written, but only 260"):
+        normalise(raw, tmp_path / "out", SOURCE)
+    cards.unlink()  # a deleted one
+    with pytest.raises(NormaliseError, match=r"300 cards lines .* only 0 .*\(none\)"):
+        normalise(raw, tmp_path / "out", SOURCE)
+    [models] = sorted((raw / "models").glob("*.jsonl"))
+    models.write_bytes(b"".join(models.read_bytes().splitlines(keepends=True)[:100]))
+    with pytest.raises(NormaliseError, match=r"300 models lines .* only 100 .*part-00000"):
+        normalise(raw, tmp_path / "out", SOURCE)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_deleted_crawl_shard_file_stops_the_normaliser(tmp_path):
+    raw = make_raw(tmp_path / "raw", [{"id": f"org/m{i}"} for i in range(4)])
+    (raw / "cards").mkdir()
+    write_jsonl(raw / "cards" / "shard-0000.jsonl",
+                [{"id": "org/m0", "status": "ok", "card": "# a"},
+                 {"id": "org/m2", "status": "missing", "card": None}])
+    write_jsonl(raw / "cards" / "shard-0001.jsonl",
+                [{"id": "org/m1", "status": "ok", "card": "# b"},
+                 {"id": "org/m3", "status": "error", "card": None}])
+    (raw / "raw_manifest.json").write_text(json.dumps({
+        "source": {"kind": "crawl", "models": 4},
+        "acquisition": {"cards": {"ok": 2, "missing": 1, "error": 1}}}))
+    manifest, frames = run(raw, tmp_path / "out")
+    assert manifest["normalise"]["counts"]["cards_not_fetched"] == 0
+    (raw / "cards" / "shard-0001.jsonl").unlink()
+    with pytest.raises(NormaliseError, match=r"says 4 cards lines .* only 2 .*shard-0000"):
+        normalise(raw, tmp_path / "out2", SOURCE)
+
+
+BAD_CARD_LINES = {
+    "org/nul": b'{"id": "org/nul", "status": "ok", "card": "a\x00b"}',
+    "org/latin1": b'{"id": "org/latin1", "status": "ok", "card": "caf\xe9"}',
+    "org/surrogate": b'{"id": "org/surrogate", "status": "ok", "card": "x\\ud800y"}',
+}
+
+
+def test_a_rejected_card_record_makes_the_card_unknown_not_missing(tmp_path):
+    ids = ["org/fine", *BAD_CARD_LINES, "org/never"]
+    raw = make_raw(tmp_path / "raw", [{"id": m} for m in ids])
+    card_file = raw / "cards" / "part-00000.jsonl"
+    card_file.parent.mkdir()
+    card_file.write_bytes(b'{"id": "org/fine", "status": "ok", "card": "# fine"}\n'
+                          + b"\n".join(BAD_CARD_LINES.values()) + b"\n")
+    manifest, frames = run(raw, tmp_path / "out", fraction=0.9)
+    status = dict(frames["cards"].select("model_id", "status").iter_rows())
+    assert status == {"org/fine": "ok", "org/nul": "error", "org/latin1": "error",
+                      "org/surrogate": "error", "org/never": "missing"}
+    counts = manifest["normalise"]["counts"]
+    assert counts["rejected_card_lines_as_error"] == 3
+    assert counts["cards_not_fetched"] == 1
+    # in = out + rejected: every card line is a card row or a rejected line
+    assert counts["card_lines"] == 1 + frames["rejected"].height == 4
+    assert frames["rejected"]["line"].to_list() == [2, 3, 4]
+
+
+def test_impossible_ids_and_negative_counts_are_rejected_with_reasons(tmp_path):
+    models = [
+        {"id": "org/good", "downloads": 3, "likes": 0},
+        {"id": "org/123"},                          # a number as a name: a real Hub id
+        {"id": "legacy-name"},
+        {"id": "org/neg", "downloads": -5},
+        {"id": "org/negl", "likes": -1},
+        {"id": "a/.."}, {"id": "a/."}, {"id": ".."}, {"id": "a/b..c"},
+        {"id": "org/" + "x" * 4998},                # 5,002 characters
+        {"id": "0"}, {"id": "299"},                 # a table's row index, not an id
+    ]
+    raw = make_raw(tmp_path / "raw", models)
+    manifest, frames = run(raw, tmp_path / "out", fraction=0.9)
+    assert frames["models"]["model_id"].to_list() == ["org/good", "org/123", "legacy-name"]
+    reasons = dict(frames["rejected"].select("line", "reason").iter_rows())
+    assert reasons[4] == "wrong value: downloads -5 is negative"
+    assert reasons[5] == "wrong value: likes -1 is negative"
+    for line in (6, 9):
+        assert "'..' (a path segment)" in reasons[line]
+    assert reasons[8] == "invalid model id '..': not a Hub repo id"
+    assert "'.' (a path segment)" in reasons[7]
+    assert "longer than 96 characters" in reasons[10] and "5,002 characters" in reasons[10]
+    assert len(reasons[10]) < 300
+    assert "a bare number" in reasons[11] and "a bare number" in reasons[12]
+    counts = manifest["normalise"]["counts"]
+    assert counts["model_lines"] == len(models) == 3 + counts["rejected_model_lines"]
+
+
+def test_a_full_disk_leaves_the_previous_snapshot_whole(tmp_path, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    raw = make_raw(tmp_path / "raw", [{"id": f"org/m{i}"} for i in range(20)],
+                   [{"id": f"org/m{i}", "status": "ok", "card": "# card"} for i in range(20)])
+    out = tmp_path / "out"
+    run(raw, out)
+    before = {p.name: sha256(p) for p in out.iterdir()}
+
+    def full(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "cards.parquet.tmp"))
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    make_raw(tmp_path / "raw", [{"id": f"org/new{i}"} for i in range(30)])
+    with pytest.raises(OSError, match="No space left"):
+        normalise(raw, out, SOURCE)
+    assert {p.name: sha256(p) for p in out.iterdir()} == before  # no partial, no temp file
+
+
+def test_os_errors_are_one_line_naming_the_path(tmp_path, monkeypatch, capsys):
+    import errno
+    import logging
+    from types import SimpleNamespace
+
+    from hubanatomy import cli
+    from hubanatomy.logs import run_script
+
+    raw = make_raw(tmp_path / "raw", [{"id": "org/a"}])
+    out = tmp_path / "read-only"
+
+    def denied(self, *_, **__):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+    monkeypatch.setattr(cli, "setup_logging", lambda: None)
+    monkeypatch.setattr(Path, "mkdir", denied)
+    assert cli.main(["normalise", "--raw", str(raw), "--out", str(out)]) == 1
+    message = capsys.readouterr().err
+    assert message == (f"hubanatomy: Permission denied: {out} (check the folder's permissions, "
+                       "or write elsewhere)\n")
+    monkeypatch.undo()
+
+    log_file = tmp_path / "job.log"
+
+    def no_space():
+        raise OSError(errno.ENOSPC, "No space left on device", "results/snapshot/cards.parquet")
+    with pytest.raises(SystemExit) as stop:
+        run_script(SimpleNamespace(log=[str(log_file)]), no_space)
+    logging.getLogger().handlers.clear()
+    assert stop.value.code == 1
+    [line] = log_file.read_text().splitlines()
+    assert line.endswith("ERROR hubanatomy: No space left on device: "
+                         "results/snapshot/cards.parquet (free some space, or write elsewhere, "
+                         "and rerun)")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 
 import pytest
@@ -120,3 +121,64 @@ def test_processes_never_exceed_the_shared_limit(tmp_path):
     for w in workers:
         w.join(timeout=60)
     assert sum(taken) == 25
+
+
+def test_a_wait_beyond_the_cap_stops_and_stays_resumable(tmp_path, clock):
+    budget = SharedBudget(tmp_path / "b.json", {"api": 100}, window_seconds=300,
+                          max_wait_seconds=600)
+    budget.acquire("api")
+    assert budget.observe("api", 429, {"Retry-After": "7200"}) == 7200
+    with pytest.raises(ratelimit.WaitTooLong, match=r"wait 7,200 s .*until .* UTC.*600 s"):
+        budget.pause("api", 7200, "Retry-After")
+    # the closed window is in the shared state: a rerun refuses too, until the time has come
+    again = SharedBudget(tmp_path / "b.json", {"api": 100}, window_seconds=300,
+                         max_wait_seconds=600)
+    with pytest.raises(ratelimit.WaitTooLong, match="window full"):
+        again.acquire("api")
+    assert clock.slept == []
+    clock.now += 7200
+    again.acquire("api")
+
+
+def test_long_waits_are_logged_once_with_their_end(tmp_path, clock, caplog):
+    budget = SharedBudget(tmp_path / "b.json", {"api": 1}, window_seconds=30)
+    caplog.set_level("INFO", logger="hubanatomy.ratelimit")
+    budget.acquire("api")
+    budget.acquire("api")   # waits for the next window: logged
+    budget.pause("api", 0.5, "Retry-After")  # short: not logged
+    waits = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    assert len(waits) == 1
+    assert waits[0].startswith("api rate limit: waiting 30 s (window full), until ")
+    assert waits[0].endswith(" UTC")
+
+
+@pytest.mark.parametrize("content", [b'{"api": {"end": 1.0, "us', b"\x00\x00\x00", b"[]",
+                                     b'{"api": {"end": "soon", "used": 1, "limit": 5}}'])
+def test_a_corrupted_state_file_is_started_afresh(tmp_path, clock, caplog, content):
+    path = tmp_path / "b.json"
+    path.write_bytes(content)
+    budget = SharedBudget(path, {"api": 2}, window_seconds=60)
+    assert budget.try_acquire("api") == 0
+    assert budget.try_acquire("api") == 0
+    assert budget.try_acquire("api") > 0
+    assert "starts afresh" in caplog.text
+    assert set(json.loads(path.read_text())) == {"api"}
+
+
+def test_a_failed_write_leaves_the_previous_state_whole(tmp_path, clock, monkeypatch):
+    """The state is replaced by a rename, never rewritten in place: a write that fails (a
+    full disk; a kill) leaves the previous state, and no temp file."""
+    from hubanatomy import raw
+
+    path = tmp_path / "b.json"
+    budget = SharedBudget(path, {"api": 5}, window_seconds=60)
+    budget.acquire("api")
+    before = path.read_bytes()
+
+    def full_disk(*_):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(raw.os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        budget.acquire("api")
+    assert path.read_bytes() == before and json.loads(before)["api"]["used"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "b.json.lock"]

@@ -5,8 +5,10 @@ Schema (PAPER.md §1, and the column order of the authors' own ai_ecosystem.csv)
 model with the list-API fields, the lists the authors derived from the tags (`regions`,
 `licenses`, `arxiv_papers`, `datasets`, the five parent columns, `languages` as English names of
 the two-letter tags), written as Python-list strings (`"['apache-2.0']"`, `'[]'`); the card
-variant adds `modelCard` (the README text, the string "nan" when there was none),
-`ratelimit_retries` and `exception_raised`.
+variant adds `modelCard` (the README text; an empty field when there was none, which pandas
+reads back as NaN and `str()` makes "nan"), `ratelimit_retries` and `exception_raised` (empty,
+or the error's message). The release itself is one CSV, `ai_ecosystem_withmodelcards.csv`,
+written by pandas' `to_csv` with its index: the header starts with an empty column name.
 
 archive_to_raw turns archive files back into the raw format (raw.py), so the archive goes
 through the same normaliser as a crawl. Its policy:
@@ -17,10 +19,15 @@ through the same normaliser as a crawl. Its policy:
   arXiv id or region) that the tags lack is added back as its tag (`base_model:finetune:X`,
   `license:X`...) and counted: the lineage must not lose a parent the archive declares.
   `languages` holds names, not tags, and is not used.
-* a bad field (a list string that does not parse, a count that is not a non-negative integer,
-  an unparseable date or flag) is emptied and the row kept; only a row without a model id is
-  skipped. Every case is counted and listed with file, row and model id in archive_problems.csv
-  and in raw_manifest.json `problems`; none is fatal (normalise judges what is left).
+* a bad field (a list string that does not parse, a count that is not a non-negative integer
+  below 2^63, an unparseable date or flag) is emptied and the row kept; a field of a CSV that
+  is not valid UTF-8 is read with U+FFFD for the bad bytes and counted. Only a row without a
+  model id is skipped, and a fragment: a row with neither a date nor a tags list, which is what
+  a copy of the file that broke rows at bare carriage returns in cards makes of the rest of a
+  card (the row it was cut from keeps its fields, its card becomes unknown: status error).
+  Every case is counted and listed with file, row and model id in archive_problems.csv and in
+  raw_manifest.json `problems`; none is fatal (normalise judges what is left). A model_id
+  column of numbers (a table's row index) stops the conversion.
 * cards: a text ("nan", "None" and empty mean none) is status ok; no text and an
   `exception_raised` that is set (True or an error message; not False/0/nan/empty) is status
   error (the fetch failed, so the card is unknown, not absent); no text otherwise is status
@@ -34,6 +41,7 @@ from __future__ import annotations
 import ast
 import csv
 import difflib
+import hashlib
 import json
 import logging
 import os
@@ -41,8 +49,8 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pycountry
@@ -51,7 +59,6 @@ from hubanatomy import raw
 from hubanatomy.errors import OFFLINE_HINT, InputError
 from hubanatomy.jsonl import read_jsonl
 from hubanatomy.progress import Progress
-from hubanatomy.snapshot import sha256_file
 from hubanatomy.tags import BASE_MODEL, RELATIONS
 
 log = logging.getLogger(__name__)
@@ -85,7 +92,8 @@ KNOWN_COLUMNS = (*ARCHIVE_COLUMNS, *CARD_COLUMNS, *CARD_FEATURE_COLUMNS)
 NULL_LIKE = ("", "nan", "NaN", "None", "null", "NULL")
 FALSE_LIKE = ("", "nan", "NaN", "None", "null", "False", "false", "FALSE", "0", "0.0")
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "1.0"), ("false", "0", "0.0")
-NO_CARD = "nan"
+# what the release's exception_raised holds for a failed card fetch (an error message)
+FETCH_FAILED = "HTTPError('500 Server Error: Internal Server Error')"
 PROBLEMS_CSV = "archive_problems.csv"
 PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "model_id": pl.String,
                   "column": pl.String, "problem": pl.String, "value": pl.String}
@@ -227,10 +235,11 @@ def _values_after(tags: pl.Expr, prefix: str) -> pl.Expr:
 def write_archive(raw_root: str | Path, out_dir: str | Path, fmt: str = "parquet",
                   shards: int = 1, cards: bool = True) -> list[Path]:
     """Raw data -> files in the archive schema as the paper's code wrote them (Python-list
-    strings, derived columns cut from the tags, modelCard "nan" when there is none); parquet
-    as data/train-0000i-of-0000n.parquet, CSV as ai_ecosystem[_withmodelcards].csv (or
-    -0000i-of-0000n.csv shards). Same raw data -> same bytes. Reads the raw data into memory:
-    meant for tests and the Hub emulator, not for 1.9M models with cards."""
+    strings, derived columns cut from the tags, no card and no exception as empty fields, a
+    failed card fetch as an error message); parquet as data/train-0000i-of-0000n.parquet, CSV
+    as ai_ecosystem[_withmodelcards].csv (or -0000i-of-0000n.csv shards) with pandas' index as
+    an unnamed first column, like the release. Same raw data -> same bytes. Reads the raw data
+    into memory: meant for tests and the Hub emulator, not for 1.9M models with cards."""
     if fmt not in ("parquet", "csv"):
         raise InputError(f"archive format must be 'parquet' or 'csv', got {fmt!r}")
     if shards < 1:
@@ -255,16 +264,15 @@ def write_archive(raw_root: str | Path, out_dir: str | Path, fmt: str = "parquet
             "id", keep="first", maintain_order=True)
         frame = frame.join(card_rows.rename({"id": "model_id"}), on="model_id", how="left",
                            maintain_order="left").with_columns(
-            modelCard=pl.when((pl.col("status") == "ok") & pl.col("card").is_not_null())
-            .then(pl.col("card")).otherwise(pl.lit(NO_CARD)),
+            modelCard=pl.when(pl.col("status") == "ok").then(pl.col("card")),
             ratelimit_retries=pl.lit(0, dtype=pl.Int64),
-            exception_raised=(pl.col("status") == "error").fill_null(False),
+            exception_raised=pl.when(pl.col("status") == "error").then(pl.lit(FETCH_FAILED)),
         ).drop("status", "card")
     frame = frame.with_columns(format_list_strings(frame[c]) for c in LIST_COLUMNS)
-    if fmt == "csv":  # pandas writes booleans as True/False
+    if fmt == "csv":  # pandas writes booleans as True/False, and its index first, unnamed
         frame = frame.with_columns(
-            pl.when(pl.col(c)).then(pl.lit("True")).when(~pl.col(c)).then(pl.lit("False"))
-            .alias(c) for c in ("private", "exception_raised") if c in frame.columns)
+            pl.when(pl.col("private")).then(pl.lit("True")).when(~pl.col("private"))
+            .then(pl.lit("False")).alias("private")).with_row_index("")
 
     _remove_old_archive(out)
     paths = _archive_paths(out, fmt, shards, cards)
@@ -277,10 +285,19 @@ def write_archive(raw_root: str | Path, out_dir: str | Path, fmt: str = "parquet
             part.write_parquet(tmp, compression="zstd", statistics=True,
                                row_group_size=50_000)
         else:
-            part.write_csv(tmp)
+            write_release_csv(part, tmp)
         os.replace(tmp, path)
     log.info("archive written: %d models in %d %s file(s) in %s", frame.height, shards, fmt, out)
     return paths
+
+
+def write_release_csv(frame: pl.DataFrame, path: Path, header: bool = True) -> None:
+    """CSV as pandas' to_csv writes it: an unnamed column is a bare empty name in the header
+    (polars would quote it), fields quoted only when needed. Appends when header is False."""
+    with open(path, "wb" if header else "ab") as handle:
+        if header:
+            handle.write((",".join(frame.columns) + "\n").encode())
+        frame.write_csv(handle, include_header=False)
 
 
 def _archive_paths(out: Path, fmt: str, shards: int, cards: bool) -> list[Path]:
@@ -351,9 +368,13 @@ def check_columns(path: Path, columns: list[str]) -> dict:
 
 def _batches(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
     frame = pl.scan_parquet(path) if _is_parquet(path) else _scan_csv(path)
-    frame = frame.with_row_index("_row", offset=1).select("_row", *columns)
+    # polars checks a CSV row for surplus fields only when the first column is read
+    first = frame.collect_schema().names()[0]
+    read = columns if first in columns or _is_parquet(path) else [first, *columns]
+    frame = frame.with_row_index("_row", offset=1).select("_row", *read)
     try:
-        yield from frame.collect_batches(chunk_size=chunk_rows)
+        for batch in frame.collect_batches(chunk_size=chunk_rows):
+            yield batch.select("_row", *columns)
     except pl.exceptions.PolarsError as error:
         # a CSV whose structure is broken (an unbalanced quote, a row with more fields than
         # the header) cannot be cut into rows safely: stop, naming the place
@@ -415,18 +436,94 @@ def _null_where(values: pl.Series, mask: pl.Series) -> pl.Series:
     return pl.select(pl.when(mask).then(None).otherwise(values)).to_series().alias(values.name)
 
 
+def _check_ids(path: Path, batch: pl.DataFrame) -> None:
+    """A model_id column of numbers is a table's row index (pandas' index saved under that
+    name, or columns shifted), not Hub ids: stop before converting anything."""
+    ids = batch["model_id"]
+    numbers = (ids.dtype.is_numeric() or
+               ids.cast(pl.String).str.strip_chars().str.contains(r"^\d+(?:\.0)?$").all())
+    if ids.len() and numbers:
+        raise InputError(
+            f"{path}: column 'model_id' holds numbers ({', '.join(map(str, ids.head(3)))}, ...), "
+            "not Hub repo ids ('namespace/name'): a table's row index saved under that name, or "
+            "shifted columns? Check the file's header")
+
+
+def _replaced_bytes(batch: pl.DataFrame, invalid_utf8) -> list[pl.DataFrame]:
+    """A CSV is read with invalid UTF-8 replaced by U+FFFD (one bad byte must not stop 5 GB):
+    in a file that does hold invalid UTF-8, every field with a U+FFFD is a counted problem
+    (kept as read). A U+FFFD the file itself spelt cannot be told apart from a replaced byte,
+    so in such a file it is counted too; a file that is valid UTF-8 is never flagged."""
+    marks = {c: batch[c].str.contains("\ufffd", literal=True).fill_null(False)
+             for c in batch.columns if batch.schema[c] == pl.String and not c.startswith("_")}
+    if not any(m.any() for m in marks.values()) or not invalid_utf8():
+        return []
+    return [_problem_rows(batch, mark, column, "not valid UTF-8 (bytes replaced by U+FFFD)")
+            for column, mark in marks.items() if mark.any()]
+
+
+def invalid_utf8_offset(path: Path, block: int = 64 << 20) -> int | None:
+    """The byte offset of the first invalid UTF-8 sequence in the file, or None. Blocks are
+    checked by Arrow's UTF-8 validation (about 1 GB/s); only a bad block is decoded again to
+    find the place. A character split at a block's end is moved to the next block."""
+    buffer = bytearray(block + 4)
+    view = memoryview(buffer)
+    offset = kept = 0
+    with path.open("rb") as handle:
+        while True:
+            read = handle.readinto(view[kept:kept + block])
+            end = kept + read
+            cut = end
+            if read:  # the lead byte of a last character that may be cut: to the next block
+                for back in range(1, min(4, end) + 1):
+                    if buffer[end - back] < 0x80:
+                        break
+                    if buffer[end - back] >= 0xC0:
+                        cut = end - back
+                        break
+            bad = _first_invalid(view[:cut])
+            if bad is not None:
+                return offset + bad
+            if not read:
+                return None
+            offset += cut
+            view[:end - cut] = view[cut:end]
+            kept = end - cut
+
+
+def _first_invalid(data: memoryview) -> int | None:
+    strings = pa.Array.from_buffers(pa.string(), 1, [
+        None, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)), pa.py_buffer(data)])
+    try:
+        strings.validate(full=True)
+        return None
+    except pa.ArrowInvalid:
+        try:
+            bytes(data).decode("utf-8")
+        except UnicodeDecodeError as error:
+            return error.start
+        return None
+
+
 # Each step is evaluated eagerly: nesting the when/then expressions instead repeats every
 # earlier step inside the later ones, which made one count column take 0.6 s per 25k rows.
 def _count(batch: pl.DataFrame, column: str, integer: bool,
            problems: list[pl.DataFrame]) -> pl.Series:
-    """A count column -> Int64 (or Float64); unparseable, fractional or negative -> null."""
+    """A count column -> Int64 (or Float64); unparseable, infinite, fractional, negative or
+    too large for Int64 (2^63 or more) -> null."""
     dtype = batch.schema[column]
-    if dtype.is_integer() or dtype.is_float():
+    if dtype.is_integer():
         number = batch[column]
     else:
-        text = batch.select(_text(column).str.strip_chars()).to_series()
-        number = text.cast(pl.Float64, strict=False)
-        bad = text.is_not_null() & (number.is_null() | number.is_nan() | number.is_infinite())
+        if dtype.is_float():
+            number = batch[column]
+            bad = number.is_nan() | number.is_infinite()
+        else:
+            text = batch.select(_text(column).str.strip_chars()).to_series()
+            number = text.cast(pl.Float64, strict=False)
+            bad = text.is_not_null() & (number.is_null() | number.is_nan()
+                                        | number.is_infinite())
+        bad = bad.fill_null(False)
         problems.append(_problem_rows(batch, bad, column, "not a number"))
         number = _null_where(number, bad)
     if not integer:
@@ -437,7 +534,11 @@ def _count(batch: pl.DataFrame, column: str, integer: bool,
         number = _null_where(number, fractional)
     negative = (number < 0).fill_null(False)
     problems.append(_problem_rows(batch, negative, column, "negative"))
-    return _null_where(number, negative).cast(pl.Int64).alias(column)
+    too_large = ((number >= 2.0**63) if number.dtype.is_float() else
+                 (number > 2**63 - 1) if number.dtype == pl.UInt64 else
+                 pl.repeat(False, len(number), eager=True)).fill_null(False)
+    problems.append(_problem_rows(batch, too_large, column, "too large (2^63 or more)"))
+    return _null_where(number, negative | too_large).cast(pl.Int64).alias(column)
 
 
 def _flag(batch: pl.DataFrame, column: str, problems: list[pl.DataFrame]) -> pl.Series:
@@ -480,17 +581,52 @@ def _format_time(stamp: pl.Series) -> pl.Series:
                      ).to_series().alias("createdAt")
 
 
-def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict
-                   ) -> tuple[pl.DataFrame, pl.DataFrame | None, list[pl.DataFrame]]:
-    """One batch of archive rows -> (list-API objects, card records, problem rows)."""
+FRAGMENT = ("a fragment of the row before it: a copy of the file split that row at a bare "
+            "carriage return in its card (row skipped)")
+CUT_CARD = ("cut short where a copy of the file split the row at a bare carriage return (card "
+            "unknown: status error)")
+
+
+def _fragments(batch: pl.DataFrame) -> pl.Series:
+    """Rows that are pieces of a split row, not models: every row of the release has a
+    createdAt and a tags list (the list API always gives both); a piece of card text spread
+    over the columns has neither."""
+    created, tags = batch["createdAt"], batch["tags"]
+    no_date = (created.is_null() if isinstance(created.dtype, pl.Datetime) else
+               ~created.cast(pl.String).str.contains(r"^\s*\d{4}-\d{2}-\d{2}").fill_null(False))
+    no_tags = (tags.is_null() if isinstance(tags.dtype, pl.List | pl.Array) else
+               ~tags.cast(pl.String).str.strip_chars().str.contains(r"(?s)^\[.*\]$")
+               .fill_null(False))
+    return (no_date & no_tags).alias("fragment")
+
+
+def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict,
+                   invalid_utf8=None) -> tuple[pl.DataFrame, pl.DataFrame | None,
+                                               list[pl.DataFrame], bool]:
+    """One batch of archive rows -> (list-API objects, card records with their `_row`,
+    problem rows, whether the batch starts with a fragment of the previous batch's last row).
+    invalid_utf8: for a CSV, a function saying whether the file holds invalid UTF-8."""
     problems: list[pl.DataFrame] = []
     columns = set(batch.columns)
-    batch = batch.with_columns(_file=pl.lit(file_label),
-                               model_id=_text("model_id").str.strip_chars())
+    batch = batch.with_columns(_file=pl.lit(file_label))
+    fragment = _fragments(batch)
+    starts_with_fragment = bool(len(fragment) and fragment[0])
+    if fragment.any():
+        problems.append(batch.filter(fragment).select(
+            file="_file", row=pl.col("_row").cast(pl.Int64),
+            model_id=pl.lit(None, dtype=pl.String), column=pl.lit("(row)"),
+            problem=pl.lit(FRAGMENT), value=pl.col("model_id").cast(pl.String).str.slice(0, 120)))
+        stats["fragments"] += int(fragment.sum())
+    # the row before a fragment lost the rest of its card (and the columns after it)
+    batch = batch.with_columns(_cut=~fragment & fragment.shift(-1, fill_value=False)
+                               ).filter(~fragment)
+    batch = batch.with_columns(model_id=_text("model_id").str.strip_chars())
     no_id = pl.col("model_id").is_null() | (pl.col("model_id") == "")
     problems.append(_problem_rows(batch, no_id, "model_id", "missing model id (row skipped)",
                                   pl.lit(None, dtype=pl.String)))
     batch = batch.filter(~no_id)
+    if invalid_utf8 is not None:
+        problems += _replaced_bytes(batch, invalid_utf8)
 
     for column in [c for c in LIST_COLUMNS if c in columns]:
         values, bad = parse_list_strings(batch[column])
@@ -549,18 +685,41 @@ def _convert_batch(batch: pl.DataFrame, file_label: str, stats: dict
                       .is_in(FALSE_LIKE))
         else:
             raised = pl.lit(False)
+        ok = has_text & ~pl.col("_cut")
+        problems.append(_problem_rows(batch, pl.col("_cut"), "modelCard", CUT_CARD))
         cards = batch.select(
-            id="model_id",
-            status=pl.when(has_text).then(pl.lit("ok")).when(raised).then(pl.lit("error"))
-            .otherwise(pl.lit("missing")),
-            card=pl.when(has_text).then(text))
+            "_row", id="model_id",
+            status=pl.when(ok).then(pl.lit("ok")).when(raised | pl.col("_cut"))
+            .then(pl.lit("error")).otherwise(pl.lit("missing")),
+            card=pl.when(ok).then(text))
         stats["cards_with_exception"] += int(batch.select((has_text & raised).sum()).item())
-        for status, n in cards["status"].value_counts().rows():
-            stats["card_status"][status] = stats["card_status"].get(status, 0) + n
         if "ratelimit_retries" in columns:
             retries = pl.col("ratelimit_retries").cast(pl.String).cast(pl.Float64, strict=False)
             stats["ratelimit_retries"] += int(batch.select(retries.fill_nan(0).sum()).item())
-    return models, cards, problems
+    return models, cards, problems, starts_with_fragment
+
+
+def _cut_last_card(cards: pl.DataFrame, file_label: str, problems: _Problems) -> pl.DataFrame:
+    """The next batch starts with a fragment: the last card of this one was cut short."""
+    last = cards.tail(1)
+    problems.add(last.select(file=pl.lit(file_label), row=pl.col("_row").cast(pl.Int64),
+                             model_id="id", column=pl.lit("modelCard"), problem=pl.lit(CUT_CARD),
+                             value=pl.col("card").str.slice(0, 120)))
+    cut = pl.int_range(pl.len()) == cards.height - 1
+    return cards.with_columns(status=pl.when(cut).then(pl.lit("error")).otherwise("status"),
+                              card=pl.when(cut).then(None).otherwise("card"))
+
+
+def _write_cards(writer: raw.RawWriter, held: tuple[int, pl.DataFrame], cut: bool,
+                 file_label: str, problems: _Problems, stats: dict) -> None:
+    """Write a batch's card records once the next batch has shown whether its last card was
+    cut (the next batch starts with a fragment)."""
+    part, cards = held
+    if cut and cards.height:
+        cards = _cut_last_card(cards, file_label, problems)
+    for status, n in cards["status"].value_counts().rows():
+        stats["card_status"][status] = stats["card_status"].get(status, 0) + n
+    writer.write_cards(part, cards.drop("_row"))
 
 
 def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
@@ -583,7 +742,8 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
     writer = raw.RawWriter(out)
     problems = _Problems(out / PROBLEMS_CSV)
     stats = {"list_values_unparsed": 0, "tags_added": {}, "tags_added_examples": {},
-             "card_status": {}, "cards_with_exception": 0, "ratelimit_retries": 0}
+             "card_status": {}, "cards_with_exception": 0, "ratelimit_retries": 0,
+             "fragments": 0}
     per_file, rows_in, models_out, part = {}, 0, 0, 0
     progress = Progress("converting archive rows", total=None, unit="rows")
     try:
@@ -591,17 +751,36 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
             present, described = columns[path]
             wanted = [c for c in KNOWN_COLUMNS if c in present and c not in CARD_FEATURE_COLUMNS]
             file_rows = file_models = 0
+            checked: list[int | None] = []
+
+            def invalid_utf8(path=path, checked=checked) -> bool:
+                if not checked:  # read the file once, only when a batch holds a U+FFFD
+                    checked.append(invalid_utf8_offset(path))
+                    if checked[0] is not None:
+                        log.warning("%s is not valid UTF-8 (first at byte %d): the bytes are "
+                                    "replaced by U+FFFD and every such field is counted in %s",
+                                    path, checked[0], PROBLEMS_CSV)
+                return checked[0] is not None
+
+            pending = None  # the last batch's cards: its last card may prove cut
             for batch in _batches(path, wanted, chunk_rows):
-                models, cards, bad = _convert_batch(batch, path.name, stats)
+                if file_rows == 0:
+                    _check_ids(path, batch)
+                models, cards, bad, starts_with_fragment = _convert_batch(
+                    batch, path.name, stats, None if _is_parquet(path) else invalid_utf8)
                 for frame in bad:
                     problems.add(frame)
                 writer.write_models(part, models)
-                if cards is not None:
-                    writer.write_cards(part, cards)
+                if pending is not None:
+                    _write_cards(writer, pending, starts_with_fragment, path.name, problems,
+                                 stats)
+                pending = None if cards is None else (part, cards)
                 part += 1
                 file_rows += batch.height
                 file_models += models.height
                 progress.update(batch.height)
+            if pending is not None:
+                _write_cards(writer, pending, False, path.name, problems, stats)
             per_file[path.name] = {"rows": file_rows, "models": file_models,
                                    "absent_columns": described["absent"],
                                    "ignored_columns": described["ignored"],
@@ -624,13 +803,14 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
         "card_status": dict(sorted(stats["card_status"].items())),
         "cards_with_exception": stats["cards_with_exception"],
         "ratelimit_retries": stats["ratelimit_retries"],
+        "fragment_rows": stats["fragments"],
         "problems": problem_report,
     }
     if problem_report["fields"] > 0.01 * rows_in:
         log.warning("%d bad fields in %d archive rows: see %s", problem_report["fields"],
                     rows_in, out / PROBLEMS_CSV)
     writer.finish(source)
-    manifest = {"source": source, "problems": problem_report,
+    manifest = {"source": source, "problems": problem_report, "written": writer.written,
                 "archive": {k: v for k, v in report.items() if k != "problems"}}
     raw.write_atomic(out / raw.RAW_MANIFEST,
                      (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode())
@@ -643,16 +823,17 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
 # ------------------------------------------------------------------ download
 
 
-def _public_url(url: str) -> str:
-    """The endpoint without any user:password part, for logs and the manifest."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 _SHARD = re.compile(r"(?:[-_.]?\d{5}-of-\d{5}|[-_.]?\d+)$")
+
+
+def _tables(paths: list[str]) -> dict[tuple[str, str], list[str]]:
+    """Paths grouped into tables: the shards of one table (train-00000-of-00002,
+    0000.parquet ...) share a folder and a name without the shard number."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in paths:
+        path = Path(p)
+        groups.setdefault((str(path.parent), _SHARD.sub("", path.stem)), []).append(p)
+    return groups
 
 
 def discover_data_files(paths: list[str]) -> list[str]:
@@ -666,16 +847,80 @@ def discover_data_files(paths: list[str]) -> list[str]:
             break
     else:
         return []
-    groups: dict[tuple[str, str], list[str]] = {}
-    for p in found:
-        path = Path(p)
-        groups.setdefault((str(path.parent), _SHARD.sub("", path.stem)), []).append(p)
+    groups = _tables(found)
     if len(groups) > 1:
         listed = "; ".join(f"{d}/{s or '*'}: {len(g)} file(s)" for (d, s), g in groups.items())
         raise InputError(
             f"the dataset repo holds several {ext} tables ({listed}); choose one with "
             f"data_files=[...] (paths in the repo)")
     return found
+
+
+def is_archive_file(path: Path) -> bool:
+    """A CSV or parquet file (by suffix; a file without one by its first bytes), not JSON
+    lines."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return True
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return head.startswith(b"PAR1") or (not head.lstrip().startswith(b"{")
+                                         and b"model_id" in head.split(b"\n", 1)[0])
+
+
+def archive_files(path: str | Path) -> list[Path]:
+    """The archive-schema files a local path names (a CSV/parquet file, or a folder holding
+    one table, sharded or not), or [] when it holds raw data (JSON lines). A folder holding
+    several tables (two CSVs, a CSV and its parquet copy...) is refused, naming them."""
+    path = Path(path)
+    if path.is_file():
+        return [path] if is_archive_file(path) else []
+    if not path.is_dir() or (path / raw.MODELS).is_dir() or (path / "models.jsonl").is_file():
+        return []
+    found = sorted(f for f in path.rglob("*") if f.is_file()
+                   and f.suffix.lower() in (".csv", ".parquet")
+                   and not any(part.startswith(".") for part in f.relative_to(path).parts))
+    groups = _tables([f"{f.relative_to(path).as_posix()}" for f in found])
+    kinds = {Path(f).suffix.lower() for f in found}
+    if len(groups) > 1 or len(kinds) > 1:
+        listed = "; ".join(", ".join(g[:3]) + (f" and {len(g) - 3} more" if len(g) > 3 else "")
+                           for g in groups.values())
+        raise InputError(
+            f"{path} holds several tables ({listed}): point at one file (or a folder holding "
+            "the shards of one table)")
+    return found
+
+
+def convert_local_archive(files: list[Path], out_dir: str | Path) -> dict:
+    """Local archive-schema files -> raw (out_dir), their sha256 in the source record."""
+    from hubanatomy.snapshot import sha256_file
+
+    source = {"kind": "snapshot", "format": "archive",
+              "files": {str(f): sha256_file(f) for f in files}}
+    return archive_to_raw(files, out_dir, source)
+
+
+def _verified_sha256(path: Path, listed, where: str) -> str:
+    """The file's sha256, checked against what the Hub lists for it: the LFS oid (the sha256
+    of the content) of an LFS file, else its git blob id. A mismatch (a corrupt or altered
+    download) stops the run: the analysis must run on the exact release."""
+    digest, blob = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % path.stat().st_size)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+            if listed.lfs is None:
+                blob.update(chunk)
+    got = digest.hexdigest()
+    want, kind, have = ((listed.lfs.sha256, "LFS sha256", got) if listed.lfs is not None
+                        else (listed.blob_id, "git blob id", blob.hexdigest()))
+    if want and have != want:
+        raise InputError(
+            f"{listed.path} of {where}: the downloaded file's {kind} is {have}, but the Hub "
+            f"lists {want}: the download is corrupt or the file was altered. Delete {path} "
+            "(huggingface_hub's cache) and rerun to download it again")
+    return got
 
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
@@ -706,7 +951,7 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
     )
 
     endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
-    shown = _public_url(endpoint)
+    shown = raw.public_url(endpoint)
     revision = revision or "main"
     api = HfApi(endpoint=endpoint)
     offline = _connection_errors()
@@ -734,9 +979,14 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
             raise InputError(f"the Hub at {shown} gave no commit sha for {repo_id}@{rev}")
         return info.sha
 
-    def listing(commit: str) -> list[str]:
+    def listing(commit: str) -> dict:
+        """path -> RepoFile (size, git blob id, LFS sha256) of every file at the commit."""
+        from huggingface_hub.hf_api import RepoFile
+
         try:
-            return api.list_repo_files(repo_id, repo_type="dataset", revision=commit)
+            return {entry.path: entry for entry in api.list_repo_tree(
+                repo_id, repo_type="dataset", revision=commit, recursive=True)
+                if isinstance(entry, RepoFile)}
         except offline as error:
             raise InputError(f"lost the Hub at {shown} while listing {repo_id}: {error}. "
                              f"{OFFLINE_HINT}") from None
@@ -746,8 +996,8 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
 
     commit = resolve(revision)
     repo_files = listing(commit)
-    chosen = ([p for p in data_files if p in set(repo_files)] if data_files
-              else discover_data_files(repo_files))
+    chosen = ([p for p in data_files if p in repo_files] if data_files
+              else discover_data_files(list(repo_files)))
     if data_files and len(chosen) != len(data_files):
         missing = sorted(set(data_files) - set(chosen))
         raise InputError(f"{repo_id}@{commit}: data files not in the repo: {missing}")
@@ -762,8 +1012,8 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
                 f"dataset {repo_id}@{revision} ({commit}) at {shown} holds no parquet or CSV "
                 f"data file (files: {sorted(repo_files)[:20]}), and no auto-converted parquet: "
                 f"{error}") from None
-        commit_files = listing(converted)
-        chosen = discover_data_files(commit_files)
+        repo_files = listing(converted)
+        chosen = discover_data_files(list(repo_files))
         if not chosen:
             raise InputError(f"dataset {repo_id} at {shown} has no parquet or CSV data file, "
                              f"neither at {revision} nor at refs/convert/parquet")
@@ -786,7 +1036,7 @@ def download_archive(repo_id: str, revision: str | None, out_dir: str | Path,
             raise InputError(f"cannot download {name} of {repo_id}@{fetch_commit}: "
                              f"{str(error).splitlines()[0]}") from None
         local.append(path)
-        sums[name] = sha256_file(path)
+        sums[name] = _verified_sha256(path, repo_files[name], f"{repo_id}@{fetch_commit}")
         progress.update()
     progress.close()
     source = {"kind": "archive", "repo_id": repo_id, "revision": revision, "commit": commit,

@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 
-from hubanatomy.errors import InputError
+from hubanatomy.errors import InputError, describe_os_error
 from hubanatomy.logs import setup_logging
 
 
@@ -20,11 +20,29 @@ def _simulate(args) -> None:
 
 
 def _normalise(args) -> None:
+    import tempfile
+    from contextlib import nullcontext
+    from pathlib import Path
+
+    from hubanatomy.archive import archive_files, convert_local_archive
     from hubanatomy.normalise import normalise, source_record
 
-    manifest = normalise(args.raw, args.out, source_record({"kind": args.kind}, args.raw),
-                         max_reject_fraction=args.max_reject_fraction)
-    print(json.dumps({"rows": manifest["rows"],
+    files = archive_files(args.raw)
+    summary = {}
+    if files:  # the release's CSV/parquet: to the raw format first (beside --out: it is big)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        raw_dir = (nullcontext(args.raw_out) if args.raw_out else tempfile.TemporaryDirectory(
+            prefix=".hubanatomy-raw-", dir=Path(args.out).parent))
+        with raw_dir as raw_root:
+            report = convert_local_archive(files, raw_root)
+            summary["archive"] = {k: report[k] for k in ("rows", "models", "rows_skipped")}
+            summary["archive"]["bad_fields"] = report["problems"]["counts"]
+            manifest = normalise(raw_root, args.out, source_record({"kind": args.kind}, raw_root),
+                                 max_reject_fraction=args.max_reject_fraction)
+    else:
+        manifest = normalise(args.raw, args.out, source_record({"kind": args.kind}, args.raw),
+                             max_reject_fraction=args.max_reject_fraction)
+    print(json.dumps({**summary, "rows": manifest["rows"],
                       "rejected": manifest["normalise"]["rejects_by_reason"]}, indent=2))
 
 
@@ -36,7 +54,8 @@ def _crawl(args) -> None:
         api_requests_per_window=args.api_limit, resolver_requests_per_window=args.resolver_limit,
         window_seconds=args.window, page_size=args.page_size, max_retries=args.max_retries,
         max_card_bytes=args.max_card_bytes, backoff_seconds=args.backoff,
-        flush_records=args.flush_records)
+        flush_records=args.flush_records, accept_errors=args.accept_errors,
+        max_wait_seconds=args.max_wait)
     manifest = run_crawl(args.out, settings, shards=args.shards, jobs=args.jobs)
     print(json.dumps(manifest["acquisition"]["requests"], indent=2))
 
@@ -86,7 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(run=_simulate)
 
     norm = commands.add_parser("normalise", help="raw Hub data -> canonical snapshot")
-    norm.add_argument("--raw", required=True, help="raw directory or .jsonl file")
+    norm.add_argument("--raw", required=True,
+                      help="raw directory or .jsonl file, or files in the archive schema (the "
+                      "release's CSV, a parquet copy, or a folder holding one such table)")
+    norm.add_argument("--raw-out", default=None,
+                      help="with archive files: keep their raw form (and archive_problems.csv) "
+                      "here; default: a temporary folder beside --out, removed after")
     norm.add_argument("--out", required=True, help="snapshot directory")
     norm.add_argument("--kind", default="snapshot", choices=("snapshot", "simulated", "crawl"),
                       help="what the raw data is (recorded in the manifest)")
@@ -112,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="first retry delay after a 5xx or network error, seconds")
     crawl.add_argument("--flush-records", type=int, default=1000,
                        help="card records per checkpointed part file")
+    crawl.add_argument("--accept-errors", action="store_true",
+                       help="keep requests that fail after every retry as errors instead of "
+                       "stopping with an error (a rerun retries them either way)")
+    crawl.add_argument("--max-wait", type=float, default=3600.0,
+                       help="longest rate-limit wait, seconds; a longer one stops the crawl "
+                       "(resumable)")
     crawl.set_defaults(run=_crawl)
 
     hub = commands.add_parser("serve-hub", help="serve a raw directory like the Hugging Face "
@@ -146,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except InputError as error:
         print(f"hubanatomy: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a read-only folder: one line naming the path
+        print(f"hubanatomy: {describe_os_error(error)}", file=sys.stderr)
         return 1
     return 0
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
 BLOCK_BYTES = 128 << 20
 NEWLINE = 10
+OPEN_BRACE = ord("{")
 _SPACE = np.zeros(256, dtype=bool)
 _SPACE[list(b" \t\r\x0b\x0c")] = True
 
@@ -31,6 +33,9 @@ class Reject:
     file: str
     line: int
     reason: str
+    # the line's "id" value when it can still be read (a card record rejected for a bad
+    # character in its text still names its model)
+    id: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "reason": self.reason}
@@ -95,15 +100,30 @@ def _parse_block(path: Path, block: bytes, first_line: int, options: pj.ParseOpt
             except UnicodeDecodeError:
                 bad_text[i] = True
                 rejects.append(Reject(str(path), int(numbers[i]), "not valid UTF-8"))
-    keep = np.flatnonzero(~blank & ~bad_text)
+    # pyarrow's reader with an explicit schema crashes (SIGSEGV) on input that starts with a
+    # JSON null, and reads a null line among objects as a row of nulls: a line that is not an
+    # object is rejected here, before pyarrow sees it
+    first = raw[np.minimum(starts, len(raw) - 1)] if len(raw) else np.zeros(0, dtype=np.uint8)
+    not_object = ~blank & ~bad_text & (first != OPEN_BRACE)
+    for i in np.flatnonzero(not_object):
+        text = block[starts[i]:ends[i]].strip()
+        if text.startswith(b"{"):  # whitespace before the object
+            not_object[i] = False
+            continue
+        rejects.append(Reject(str(path), int(numbers[i]),
+                              f"not a JSON object: the line starts with "
+                              f"{text[:20].decode('utf-8', 'replace')!r}"))
+    keep = np.flatnonzero(~blank & ~bad_text & ~not_object)
 
     # a block of the reader must hold the longest line
     longest = int(lengths.max()) if len(lengths) else 0
     read_options = pj.ReadOptions(block_size=max(1 << 20, 2 * longest + 1024))
     tables, kept, parse_rejects = _parse_lines(path, block, starts[keep], ends[keep],
                                                numbers[keep], options, read_options,
-                                               whole_block=not bad_text.any())
-    rejects = sorted(rejects + parse_rejects, key=lambda r: r.line)
+                                               whole_block=not (bad_text | not_object).any())
+    rejects = sorted((replace(r, id=_id_of(block[starts[r.line - first_line]:
+                                                 ends[r.line - first_line]]))
+                      for r in rejects + parse_rejects), key=lambda r: r.line)
     schema_table = pa.Table.from_batches([], schema=options.explicit_schema)
     table = pa.concat_tables([schema_table, *tables]) if tables else schema_table
     rows = keep[kept]
@@ -160,6 +180,21 @@ def _line_strings(block: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Arra
                                   [None, pa.py_buffer(offsets), buffer])
     array.validate(full=True)
     return pc.utf8_rtrim(array, characters="\r\n")
+
+
+_ID = re.compile(rb'"id"\s*:\s*"((?:[^"\\\x00-\x1f]|\\.){1,1000})"')
+
+
+def _id_of(line: bytes) -> str | None:
+    """The first "id": "..." string of a bad line, if it is itself valid."""
+    match = _ID.search(line)
+    if match is None:
+        return None
+    try:
+        value = orjson.loads(b'"' + match.group(1) + b'"')
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _explain(error: Exception) -> str:

@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from hubanatomy.errors import InputError
+from hubanatomy.errors import InputError, describe_os_error
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -23,12 +23,16 @@ def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> Non
 
 
 def run_script(snakemake, main: Callable[[], None]) -> None:
-    """Log set-up first, then main(); an InputError ends the job with its message only."""
+    """Log set-up first, then main(); an InputError or an OSError (no space left, no
+    permission) ends the job with one line, not a traceback."""
     setup_logging(snakemake.log[0] if snakemake.log else None)
     try:
         main()
     except InputError as error:
         logging.getLogger("hubanatomy").error("%s", error)
+        sys.exit(1)
+    except OSError as error:  # a full disk, a read-only folder: the path, not a traceback
+        logging.getLogger("hubanatomy").error("%s", describe_os_error(error))
         sys.exit(1)
     except Exception:
         logging.getLogger("hubanatomy").exception("unexpected failure (a bug: please report it)")

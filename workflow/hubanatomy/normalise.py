@@ -12,6 +12,7 @@ unknown models, unparseable dates, ...) is counted in manifest.json.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +54,34 @@ class NormaliseError(InputError):
 def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
               max_reject_fraction: float = 0.01) -> dict:
     """Build the canonical snapshot in out_dir from the raw data at raw_root; return the
-    manifest (also written to out_dir/manifest.json)."""
+    manifest (also written to out_dir/manifest.json). Every file is written under a temp name
+    and renamed when all are complete, the manifest last: a run that fails (bad input, a full
+    disk) leaves the previous snapshot whole and no partial file."""
     raw_root, out = Path(raw_root), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    names = (snap.MODELS, snap.PARENTS, snap.CARDS, snap.RENAMES, snap.REJECTED,
+             snap.GROUND_TRUTH, snap.MANIFEST)
+    staged = {name: out / f"{name}.tmp" for name in names}
+    try:
+        manifest = _normalise(raw_root, staged, source, max_reject_fraction)
+        for name, tmp in staged.items():
+            if tmp.is_file():
+                os.replace(tmp, out / name)
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    log.info("snapshot written to %s: %s", out, manifest["rows"])
+    return manifest
+
+
+def _normalise(raw_root: Path, staged: dict[str, Path], source: dict,
+               max_reject_fraction: float) -> dict:
     rel = _relative_to(raw_root)
 
+    expected = raw.expected_lines(raw.read_raw_manifest(raw_root)) if raw_root.is_dir() else {}
     models, model_rejects, lines = _read_models(raw.model_files(raw_root), rel)
+    _check_complete(raw_root, raw.MODELS, lines, expected)
     _check_rejects(model_rejects, lines, max_reject_fraction, "model metadata")
     log.info("models: %d lines in, %d models kept, %d lines rejected", lines, models.height,
              len(model_rejects))
@@ -73,11 +96,12 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
         **parent_report["counts"],
     }
     models = models.drop("_created_raw")
-    snap.write_parquet(snap.conform(models, snap.MODELS_SCHEMA), out / snap.MODELS)
+    snap.write_parquet(snap.conform(models, snap.MODELS_SCHEMA), staged[snap.MODELS])
 
     card_report, card_rejects, card_parents, broken_ids = _write_cards(
-        raw.card_files(raw_root), models["model_id"], out / snap.CARDS, rel)
+        raw.card_files(raw_root), models["model_id"], staged[snap.CARDS], rel)
     counts.update(card_report)
+    _check_complete(raw_root, raw.CARDS, card_report["card_lines"], expected)
     _check_rejects(card_rejects, card_report["card_lines"], max_reject_fraction, "card")
 
     # parents a card declares but the tags do not (the Hub derives the tags from the card, so
@@ -88,24 +112,24 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
                  .with_columns(origin=pl.lit("card")))
     counts["parents_from_card_only"] = card_only.height
     parents = snap.conform(pl.concat([tag_parents, card_only]), snap.PARENTS_SCHEMA)
-    snap.write_parquet(parents, out / snap.PARENTS)
+    snap.write_parquet(parents, staged[snap.PARENTS])
 
     renames, rename_rejects = _read_renames(raw.renames_file(raw_root), rel)
     counts["renames"] = renames.height
-    snap.write_parquet(renames, out / snap.RENAMES)
+    snap.write_parquet(renames, staged[snap.RENAMES])
 
     rejects = model_rejects + card_rejects + rename_rejects
     pl.DataFrame([r.as_dict() for r in rejects],
                  schema={"file": pl.String, "line": pl.Int64, "reason": pl.String}
-                 ).write_csv(out / snap.REJECTED)
+                 ).write_csv(staged[snap.REJECTED])
 
     manifest = {
         "schema_version": 1,
         "source": source,
         "rows": {"models": models.height, "parents": parents.height,
                  "cards": int(counts["cards_rows"])},
-        "files": {name: {"sha256": snap.sha256_file(out / name),
-                         "bytes": (out / name).stat().st_size}
+        "files": {name: {"sha256": snap.sha256_file(staged[name]),
+                         "bytes": staged[name].stat().st_size}
                   for name in (snap.MODELS, snap.PARENTS, snap.CARDS, snap.RENAMES,
                                snap.REJECTED)},
         "normalise": {
@@ -124,9 +148,8 @@ def normalise(raw_root: str | Path, out_dir: str | Path, source: dict,
         manifest["acquisition"] = acquisition
     truth = raw_root / raw.GROUND_TRUTH if raw_root.is_dir() else None
     if truth is not None and truth.is_file():
-        (out / snap.GROUND_TRUTH).write_bytes(truth.read_bytes())
-    snap.write_json(manifest, out / snap.MANIFEST)
-    log.info("snapshot written to %s: %s", out, manifest["rows"])
+        staged[snap.GROUND_TRUTH].write_bytes(truth.read_bytes())
+    snap.write_json(manifest, staged[snap.MANIFEST])
     return manifest
 
 
@@ -135,6 +158,8 @@ def source_record(configured: dict, raw_root: str | Path) -> dict:
     itself (the simulator's parameters, a crawl's window) and, for a local file, its sha256."""
     described = raw.read_raw_manifest(raw_root).get("source", {})
     record = {**dict(configured), **described}
+    if isinstance(record.get("endpoint"), str):  # never a user:password part
+        record["endpoint"] = raw.public_url(record["endpoint"])
     if record.get("kind") == "snapshot" and not described:
         files = raw.model_files(raw_root) + raw.card_files(raw_root)
         record["path"] = str(raw_root)
@@ -164,6 +189,24 @@ def _relative_to(root: Path):
         except ValueError:
             return str(path)
     return rel
+
+
+def _check_complete(raw_root: Path, kind: str, found: int, expected: dict) -> None:
+    """Stop when fewer lines are found than the raw manifest says were written: a deleted or
+    cut raw file would otherwise turn cards into "missing" and models into absent ones."""
+    want = expected.get(kind)
+    if want is None or found >= want:
+        if want is not None and found > want:
+            log.warning("%s: %d %s lines found, the raw manifest says %d were written",
+                        raw_root, found, kind, want)
+        return
+    files = raw.model_files(raw_root) if kind == raw.MODELS else raw.card_files(raw_root)
+    shown = ", ".join(str(f.relative_to(raw_root)) for f in files[:10]) or "none"
+    raise NormaliseError(
+        f"{raw_root}: the raw manifest ({raw.RAW_MANIFEST}) says {want:,} {kind} lines were "
+        f"written, but only {found:,} are in the {kind} files found ({shown}"
+        f"{', ...' if len(files) > 10 else ''}): raw files are missing or cut. Restore them, "
+        "or fetch the raw data again")
 
 
 def _check_rejects(rejects: list[Reject], lines: int, limit: float, what: str) -> None:
@@ -201,15 +244,19 @@ def _read_models(files: list[Path], rel) -> tuple[pl.DataFrame, list[Reject], in
         raise NormaliseError(f"no model metadata lines found in {', '.join(map(rel, files))}")
     models = pl.concat(frames)
 
-    # rows without a usable id, then repeated ids (the first occurrence wins)
+    # rows without a usable id or with a negative count, then repeated ids (the first
+    # occurrence wins)
     models = models.with_columns(model_id=pl.coalesce("id", "modelId").str.strip_chars())
-    bad_id = models.filter(pl.col("model_id").is_null() | ~pl.col("model_id").str.contains(REPO_ID))
-    for file, line, model_id in bad_id.select("_file", "_line", "model_id").iter_rows():
-        reason = ("missing model id (neither 'id' nor 'modelId')" if model_id is None
-                  else f"invalid model id {model_id!r}: not a Hub repo id")
+    models = models.with_columns(_problem=_model_problem())
+    bad = models.filter(pl.col("_problem").is_not_null())
+    for file, line, model_id, problem in bad.select("_file", "_line", "model_id",
+                                                    "_problem").iter_rows():
+        shown = model_id if model_id is None or len(model_id) <= 100 else \
+            f"{model_id[:60]}...({len(model_id):,} characters)"
+        reason = (problem if model_id is None or problem.startswith("wrong value")
+                  else f"invalid model id {shown!r}: {problem}")
         rejects.append(Reject(file, line, reason))
-    models = models.join(bad_id.select("_file", "_line"), on=["_file", "_line"], how="anti",
-                         maintain_order="left")
+    models = models.filter(pl.col("_problem").is_null()).drop("_problem")
     first = models.select("model_id", "_file", "_line").unique("model_id", keep="first",
                                                              maintain_order=True)
     dup = models.join(first, on=["_file", "_line"], how="anti", maintain_order="left")
@@ -221,6 +268,31 @@ def _read_models(files: list[Path], rel) -> tuple[pl.DataFrame, list[Reject], in
     models = models.join(first.select("_file", "_line"), on=["_file", "_line"], how="semi",
                          maintain_order="left")
     return models, rejects, lines
+
+
+def _model_problem() -> pl.Expr:
+    """Why a model line is unusable (null if it is fine). Ids: the Hub's repo id rules as
+    huggingface_hub's validate_repo_id states them (names of at most 96 characters, no '..'),
+    plus: a bare number is a table's row index, not a model (the ids without a namespace are
+    the legacy canonical models such as gpt2; none is a number). Counts: the Hub never
+    reports a negative number of downloads or likes."""
+    model_id = pl.col("model_id")
+    parts = model_id.str.split("/")
+    return (pl.when(model_id.is_null()).then(pl.lit("missing model id (neither 'id' nor "
+                                                     "'modelId')"))
+            .when(~model_id.str.contains(REPO_ID)).then(pl.lit("not a Hub repo id"))
+            .when(model_id.str.contains("..", literal=True))
+            .then(pl.lit("'..' (a path segment) is not allowed in a Hub repo id"))
+            .when(parts.list.eval(pl.element().str.len_chars() > 96).list.any())
+            .then(pl.lit("a name longer than 96 characters is not a Hub repo id"))
+            .when(model_id.str.contains(r"^\d+$"))
+            .then(pl.lit("a bare number (a table's row index?), not a Hub repo id"))
+            .when(parts.list.eval(pl.element() == ".").list.any())
+            .then(pl.lit("'.' (a path segment) is not a Hub repo name"))
+            .when(pl.col("downloads") < 0)
+            .then(pl.format("wrong value: downloads {} is negative", pl.col("downloads")))
+            .when(pl.col("likes") < 0)
+            .then(pl.format("wrong value: likes {} is negative", pl.col("likes"))))
 
 
 def _canonical_models(m: pl.DataFrame) -> pl.DataFrame:
@@ -253,8 +325,9 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
     seen = np.zeros(len(index), dtype=bool)
     counts = {"card_lines": 0, "cards_for_unknown_models": 0, "duplicate_card_records": 0,
               "card_status_inferred": 0, "ok_status_without_text": 0,
-              "broken_front_matter": 0}
+              "broken_front_matter": 0, "rejected_card_lines_as_error": 0}
     rejects: list[Reject] = []
+    rejected_ids: list[str] = []  # models whose card record was rejected (a bad character)
     parents = []
     broken_ids: list[str] = []  # the first 100 models whose front matter does not parse
     writer = None
@@ -262,6 +335,7 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
     for file in files:
         for chunk in read_jsonl(file, RAW_CARD_SCHEMA):
             rejects += [Reject(rel(Path(r.file)), r.line, r.reason) for r in chunk.rejects]
+            rejected_ids += [r.id.strip() for r in chunk.rejects if r.id]
             counts["card_lines"] += chunk.table.num_rows + len(chunk.rejects)
             frame = (pl.from_arrow(chunk.table).rename({"id": "model_id"})
                      .with_columns(pl.col("model_id").str.strip_chars(),
@@ -300,6 +374,17 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
             parents.append(card_text.front_matter_parents(frame))
             writer = _append_cards(writer, path, frame)
             progress.update(frame.height)
+    # a model whose card record was rejected (a NUL byte, invalid UTF-8, a lone surrogate) has
+    # a card we could not read: unknown (error), not "no README" (missing)
+    position = index.positions(pl.Series(rejected_ids, dtype=pl.String))
+    unread = np.unique(position[position >= 0])
+    unread = unread[~seen[unread]]
+    seen[unread] = True
+    counts["rejected_card_lines_as_error"] = len(unread)
+    if len(unread):
+        writer = _append_cards(writer, path, pl.DataFrame(
+            {"model_id": model_ids.gather(unread)}).with_columns(
+            card=pl.lit(None, dtype=pl.String), status=pl.lit("error")))
     # every model gets a row: a model without a card record was never fetched
     missing = (pl.DataFrame({"model_id": model_ids}).filter(pl.Series(~seen))
                .with_columns(card=pl.lit(None, dtype=pl.String), status=pl.lit("missing")))

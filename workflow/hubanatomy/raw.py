@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 
@@ -58,15 +59,36 @@ def read_raw_manifest(root: str | Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a synced temp file and a rename: a reader (or a run resumed after a kill)
-    sees the old file or the whole new one, never a half."""
+def public_url(url: str) -> str:
+    """The URL without any user:password part: what may go into logs, state files, manifests
+    and captions (an endpoint such as http://user:pass@host works, but is never written)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 address
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write through a temp file and a rename: a reader (or a run resumed after a kill) sees
+    the old file or the whole new one, never a half. sync=False skips the fsync (safe against
+    a killed process, not against a power cut) for files rewritten many times a second. A
+    failed write (a full disk) leaves no temp file behind."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _atomic_write_json(path: Path, payload: dict) -> None:
@@ -78,6 +100,8 @@ class RawWriter:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        # lines written, recorded in the manifest: the normaliser checks it finds them all
+        self.written = {MODELS: 0, CARDS: 0}
         for name in (MODELS, CARDS):
             shutil.rmtree(self.root / name, ignore_errors=True)
             (self.root / name).mkdir(parents=True, exist_ok=True)
@@ -87,6 +111,7 @@ class RawWriter:
         tmp = path.with_suffix(".jsonl.tmp")
         frame.write_ndjson(tmp)
         os.replace(tmp, path)
+        self.written[name] += frame.height
 
     def write_models(self, part: int, frame: pl.DataFrame) -> None:
         self._write(MODELS, part, frame)
@@ -100,4 +125,15 @@ class RawWriter:
             _atomic_write_json(self.root / GROUND_TRUTH, ground_truth)
         if truth_nodes is not None:
             truth_nodes.write_parquet(self.root / TRUTH_NODES, compression="zstd")
-        _atomic_write_json(self.root / RAW_MANIFEST, {"source": source})
+        _atomic_write_json(self.root / RAW_MANIFEST, {"source": source, "written": self.written})
+
+
+def expected_lines(manifest: dict) -> dict[str, int]:
+    """How many model and card lines the raw manifest says were written (what is known)."""
+    written = dict(manifest.get("written") or {})
+    if manifest.get("source", {}).get("kind") == "crawl":  # one card record per listed model
+        written.setdefault(MODELS, manifest["source"].get("models"))
+        cards = manifest.get("acquisition", {}).get("cards")
+        if cards:
+            written.setdefault(CARDS, sum(cards.values()))
+    return {k: v for k, v in written.items() if isinstance(v, int)}

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from hubanatomy.raw import public_url
+
 # conda users: the rules' software is the project's own environment
 ENV = "../../environment.yml"
 
@@ -134,17 +136,15 @@ def benchmark_path(rule):
 ARCHIVE_RAW = "results/raw/archive"
 CRAWL_RAW = "results/raw/crawl"
 LOCAL_ARCHIVE_RAW = "results/raw/snapshot"
-ARCHIVE_SUFFIXES = (".csv", ".parquet")
-
-
 def local_archive_files(path):
     """The archive-schema files (CSV/parquet) of a local snapshot.path, or [] if it is raw."""
-    path = Path(path)
-    if path.is_file():
-        return [str(path)] if path.suffix in ARCHIVE_SUFFIXES else []
-    if (path / "models").is_dir() or (path / "models.jsonl").is_file():
-        return []
-    return sorted(str(f) for f in path.rglob("*") if f.suffix in ARCHIVE_SUFFIXES)
+    from hubanatomy.archive import archive_files
+    from hubanatomy.errors import InputError
+
+    try:
+        return [str(f) for f in archive_files(path)]
+    except InputError as error:
+        raise WorkflowError(f"config: snapshot.path: {error}") from None
 
 
 def raw_source():
@@ -168,10 +168,19 @@ def raw_source():
     return LOCAL_ARCHIVE_RAW if local_archive_files(path) else path
 
 
+def without_credentials(section):
+    """A config section with its endpoint's user:password part removed: rule params are
+    stored by Snakemake (.snakemake/metadata), so the scripts read the endpoint itself from
+    the config (endpoint_of)."""
+    if isinstance(section.get("endpoint"), str):
+        return {**section, "endpoint": public_url(section["endpoint"])}
+    return section
+
+
 def source_identity():
     """What identifies the data, recorded in the snapshot manifest (a changed value reruns)."""
     source = config["source"]
     identity = {"kind": source}
     if source in ("simulated", "snapshot", "archive", "crawl"):
-        identity.update(config[source])
+        identity.update(without_credentials(config[source]))
     return identity

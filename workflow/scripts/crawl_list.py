@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from hubanatomy.crawl import CrawlSettings, crawl_list
+from hubanatomy.crawl import CrawlSettings, crawl_list, with_endpoint
 from hubanatomy.logs import run_script
 
 
 def main():
     done = Path(snakemake.output[0])  # noqa: F821
-    crawl_list(done.parent.parent, CrawlSettings.from_config(snakemake.params.crawl))  # noqa: F821
+    crawl_list(done.parent.parent, CrawlSettings.from_config(with_endpoint(snakemake)))  # noqa: F821
     done.touch()
 
 

@@ -6,8 +6,9 @@ from hubanatomy.logs import run_script
 
 def main():
     archive = snakemake.params.archive  # noqa: F821
+    # the endpoint from the config itself: the params hold it without credentials
     download_archive(archive["repo_id"], archive["revision"], snakemake.output.raw,  # noqa: F821
-                     endpoint=archive["endpoint"])
+                     endpoint=snakemake.config["archive"]["endpoint"])  # noqa: F821
 
 
 run_script(snakemake, main)  # noqa: F821

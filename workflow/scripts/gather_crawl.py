@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from hubanatomy.crawl import CrawlSettings, gather
+from hubanatomy.crawl import CrawlSettings, gather, with_endpoint
 from hubanatomy.logs import run_script
 
 
 def main():
     root = Path(snakemake.output[0]).parent  # noqa: F821
-    gather(root, CrawlSettings.from_config(snakemake.params.crawl),  # noqa: F821
+    gather(root, CrawlSettings.from_config(with_endpoint(snakemake)),  # noqa: F821
            shards=len(snakemake.input))  # noqa: F821
 
 
