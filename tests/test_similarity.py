@@ -368,5 +368,4 @@ def test_diff_pair_largest_finetune_family():
 
 def test_diff_pair_without_finetunes():
     nodes, edges = diff_frames()
-    with pytest.raises(ValueError, match="no fine-tune edge"):
-        diff_pair(nodes, edges.filter(pl.col("primary_relation") != "finetune"), None)
+    assert diff_pair(nodes, edges.filter(pl.col("primary_relation") != "finetune"), None) is None

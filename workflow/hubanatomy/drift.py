@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hubanatomy import snapshot as snap
 from hubanatomy.inference import (
     MIN_FAMILIES,
     FamilyBootstrap,
@@ -44,6 +45,18 @@ TEST_SCHEMA = {"test": pl.String, "description": pl.String, "trait": pl.String,
                "p": pl.Float64, "q": pl.Float64, "n_edges": pl.Int64, "n_families": pl.Int64,
                "direction": pl.String}
 TEST_COLUMNS = list(TEST_SCHEMA)
+MUTATION_SCHEMA = {"trait": pl.String, "relation": pl.String, "variant": pl.String,
+                   "mutation_rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+                   "n_edges": pl.Int64, "n_families": pl.Int64}
+NUMERIC_SCHEMA = {"measure": pl.String, "relation": pl.String, "variant": pl.String,
+                  **{f"{side}{suffix}": pl.Float64 for side in ("parent", "child", "difference")
+                     for suffix in ("", "_low", "_high")},
+                  "n_edges": pl.Int64, "n_families": pl.Int64}
+TRANSITIONS_SCHEMA = {"variant": pl.String, "source": pl.String, "target": pl.String,
+                      "forward": pl.Int64, "backward": pl.Int64, "net": pl.Int64,
+                      "directedness": pl.Float64, "p": pl.Float64,
+                      "source_models": pl.Int64, "source_rank": pl.Int64,
+                      "target_models": pl.Int64, "target_rank": pl.Int64}
 
 
 def drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFrame, variant: str,
@@ -70,9 +83,9 @@ def all_drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFra
                       for v, relations in variants.items()])
 
 
-def split_variants(stacked: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    return {v: stacked.filter(pl.col("variant") == v).drop("variant")
-            for v in stacked["variant"].unique(maintain_order=True).to_list()}
+def split_variants(stacked: pl.DataFrame, variants: list[str]) -> dict[str, pl.DataFrame]:
+    """The edges of each configured variant, an empty frame for a variant without edges."""
+    return {v: stacked.filter(pl.col("variant") == v).drop("variant") for v in variants}
 
 
 def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray]]:
@@ -113,7 +126,7 @@ def mutation_rates(frames: dict[str, pl.DataFrame], replicates: int, seed: int) 
             rows.append({"trait": trait, "relation": relation, "variant": variant,
                          "mutation_rate": s["mean"], "ci_low": s["low"], "ci_high": s["high"],
                          "n_edges": s["n_edges"], "n_families": s["n_families"]})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema=MUTATION_SCHEMA)
 
 
 # --- transitions ------------------------------------------------------------------------
@@ -229,7 +242,7 @@ def numeric_drift(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -
                 row.update({side: s["mean"], f"{side}_low": s["low"], f"{side}_high": s["high"]})
             row.update({"n_edges": s["n_edges"], "n_families": s["n_families"]})
             rows.append(row)
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema=NUMERIC_SCHEMA)
 
 
 # --- tests ------------------------------------------------------------------------------
@@ -331,13 +344,13 @@ def transition_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, t
             f"(top {top_n}; family sign-flip test)", trait, ALL, variant, result,
             "more one-directional than chance (one-sided)" if np.isfinite(result["p"])
             else "not tested (too few families)"))
-    models = top.select(pl.col("value"), "models", "rank")
+    models = top.select(pl.col("value"), "models", pl.col("rank").cast(pl.Int64))
     table = (pl.concat(tables)
              .join(models.rename({"value": "source", "models": "source_models",
                                   "rank": "source_rank"}), on="source", how="left")
              .join(models.rename({"value": "target", "models": "target_models",
                                   "rank": "target_rank"}), on="target", how="left"))
-    return table, result_frame(rows)
+    return snap.conform(table, TRANSITIONS_SCHEMA), result_frame(rows)
 
 
 def direction_share_test(change: np.ndarray, families: np.ndarray, replicates: int,

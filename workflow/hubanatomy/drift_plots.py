@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hubanatomy.plotting import label_data, new_figure, save_figure
+from hubanatomy.plotting import label_data, new_figure, no_data_figure, save_figure
 
 PARENT, CHILD = "#4c72b0", "#dd8452"
 
@@ -33,8 +33,13 @@ def _labels(rows: pl.DataFrame) -> list[str]:
 
 def plot_card_length_drift(table: pl.DataFrame, variant: str, manifest: dict, png,
                            pdf=None) -> None:
-    length = _rows(table, "card_length_chars", variant)
+    length = _rows(table, "card_length_chars", variant).filter(pl.col("n_edges") > 0)
     auto = _rows(table, "auto_generated", variant)
+    title = f"Card length and P(auto-generated), parent vs child ({variant} graph)"
+    if length.height == 0:
+        no_data_figure(title, f"no edge of the {variant} graph where parent and child both have "
+                       "a card (longer than 3 characters)", manifest, png, pdf)
+        return
     fig, ax = new_figure(figsize=(9, 4.8))
     x = _bars(ax, length, 0.0, 0.35)
     ax.set_xticks(x, _labels(length))
@@ -50,8 +55,8 @@ def plot_card_length_drift(table: pl.DataFrame, variant: str, manifest: dict, pn
                       label=f"P(auto-generated), {side}")
     twin.set_ylabel("P(card auto-generated)")
     twin.set_ylim(0, 1)
-    ax.set_title(f"Documentation thins along lineages ({variant} graph; edges where parent and "
-                 "child both have a card; 95% family-bootstrap intervals)", loc="left")
+    ax.set_title(f"{title}\nedges where parent and child both have a card; 95% "
+                 "family-bootstrap intervals", loc="left")
     handles = ax.get_legend_handles_labels()
     twin_handles = twin.get_legend_handles_labels()
     ax.legend(handles[0] + twin_handles[0], handles[1] + twin_handles[1], fontsize=7,
@@ -63,13 +68,18 @@ def plot_card_length_drift(table: pl.DataFrame, variant: str, manifest: dict, pn
 
 def plot_language_drift(table: pl.DataFrame, variant: str, manifest: dict, png,
                         pdf=None) -> None:
-    rows = _rows(table, "n_languages_listed", variant)
+    rows = _rows(table, "n_languages_listed", variant).filter(pl.col("n_edges") > 0)
+    title = f"Number of languages, parent vs child ({variant} graph)"
+    if rows.height == 0:
+        no_data_figure(title, f"no edge of the {variant} graph where parent and child both list "
+                       "languages", manifest, png, pdf)
+        return
     fig, ax = new_figure(figsize=(8, 4.5))
     x = _bars(ax, rows, 0.0, 0.35)
     ax.set_xticks(x, _labels(rows))
     ax.set_ylabel("mean number of languages")
-    ax.set_title(f"Languages along lineages ({variant} graph; edges where parent and child both "
-                 "list languages; 95% family-bootstrap intervals)", loc="left")
+    ax.set_title(f"{title}\nedges where parent and child both list languages; 95% "
+                 "family-bootstrap intervals", loc="left")
     ax.legend(fontsize=8)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     label_data(fig, manifest)

@@ -18,10 +18,16 @@ import re
 
 import polars as pl
 
+from hubanatomy import snapshot as snap
 from hubanatomy.datafiles import read_data_csv
 from hubanatomy.inference import FamilyBootstrap
 
 VERDICTS = ("compatible", "undetermined", "violation")
+AUDIT_SCHEMA = {"by": pl.String, "key": pl.String, "edges": pl.Int64,
+                **{v: pl.Int64 for v in VERDICTS}, "violation_rate": pl.Float64,
+                "ci_low": pl.Float64, "ci_high": pl.Float64, "families": pl.Int64}
+# the quarter of an edge whose child has no createdAt
+UNKNOWN_QUARTER = "unknown"
 _SEVERITY = {v: i for i, v in enumerate(VERDICTS)}
 
 
@@ -111,7 +117,7 @@ def audit_table(verdicts: pl.DataFrame, replicates: int, seed: int) -> pl.DataFr
                + pl.col("created_at").dt.quarter().cast(pl.String))
     for by, key in (("all", pl.lit("all")), ("parent_license", pl.col("parent_license")),
                     ("relation", pl.col("relation")), ("quarter", quarter)):
-        v = verdicts.with_columns(key=key.fill_null("unknown"))
+        v = verdicts.with_columns(key=key.fill_null(UNKNOWN_QUARTER))
         families = v["family"].to_numpy()
         violation = (v["verdict"] == "violation").to_numpy().astype(float)
         boot = FamilyBootstrap(families, replicates, seed)
@@ -130,10 +136,7 @@ def audit_table(verdicts: pl.DataFrame, replicates: int, seed: int) -> pl.DataFr
             ci_low=pl.Series([stats[k]["low"] for k in counts["key"]]),
             ci_high=pl.Series([stats[k]["high"] for k in counts["key"]]),
             families=pl.Series([stats[k]["n_families"] for k in counts["key"]])))
-    return pl.concat(frames).select(
-        "by", "key", pl.col("edges").cast(pl.Int64),
-        *(pl.col(v).cast(pl.Int64) for v in VERDICTS), "violation_rate", "ci_low", "ci_high",
-        pl.col("families").cast(pl.Int64))
+    return snap.conform(pl.concat(frames), AUDIT_SCHEMA)
 
 
 def top_violations(verdicts: pl.DataFrame, n: int) -> pl.DataFrame:

@@ -17,6 +17,7 @@ distribution of ranks and each resample a Kendall tau with the point order. A fa
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import polars as pl
@@ -25,6 +26,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.stats import kendalltau
 
 from hubanatomy.drift import top_values, transition_counts
+
+log = logging.getLogger(__name__)
 
 
 class NotSolvedError(RuntimeError):
@@ -141,17 +144,63 @@ def bootstrap_orders(per_family: sp.csr_matrix, n: int, replicates: int,
     return exact, heuristic
 
 
+ORDERING_SCHEMA = {
+    "trait": pl.String, "variant": pl.String, "weighting": pl.String, "method": pl.String,
+    "rank": pl.Int64, "value": pl.String, "models": pl.Int64, "class": pl.String,
+    "rank_median": pl.Float64, "rank_low": pl.Float64, "rank_high": pl.Float64,
+    "objective": pl.Float64, "arcs_consistent": pl.Int64, "arcs_total": pl.Int64,
+    "arcs_share": pl.Float64, "mutations_forward": pl.Float64, "mutations_total": pl.Float64,
+    "mutations_share": pl.Float64}
+AGREEMENT_SCHEMA = {
+    "trait": pl.String, "variant": pl.String, "method": pl.String, "values": pl.Int64,
+    "resamples": pl.Int64, "tau_mean": pl.Float64, "tau_low": pl.Float64,
+    "tau_high": pl.Float64, "tau_exact_vs_heuristic": pl.Float64, "families": pl.Int64}
+# the concatenated tables of all traits (results/tables/orderings.csv, ordering_agreement.csv)
+TABLE_SCHEMAS = {"orderings": ORDERING_SCHEMA, "ordering_agreement": AGREEMENT_SCHEMA}
+# which values compete for the top n: those taking part in a transition of the variant (the
+# paper's code), or all values by number of models (a value without transitions then has no
+# place in an order and is left out of it)
+VALUES_FROM = ("transitions", "models")
+
+
+def values_to_order(counts: pl.DataFrame, traits: pl.DataFrame, trait: str, top_n: int,
+                    values_from: str) -> pl.DataFrame:
+    """The values to order (value, models): the top_n by number of models, among the values in
+    at least one transition (values_from='transitions') or among all; either way only values
+    that take part in a transition among the chosen ones are kept."""
+    if values_from not in VALUES_FROM:
+        raise ValueError(f"orderings.values_from must be one of {VALUES_FROM}")
+    moving = pl.concat([counts["source"], counts["target"]]).unique().implode()
+    if values_from == "transitions":
+        ranked = top_values(traits.select(pl.col(trait).list.eval(
+            pl.element().filter(pl.element().is_in(moving)))), trait, top_n)
+    else:
+        ranked = top_values(traits, trait, top_n)
+    chosen = ranked["value"].implode()
+    among = counts.filter(pl.col("source").is_in(chosen) & pl.col("target").is_in(chosen)
+                          & (pl.col("source") != pl.col("target")))
+    taking_part = pl.concat([among["source"], among["target"]]).unique().implode()
+    return ranked.filter(pl.col("value").is_in(taking_part)).select("value", "models")
+
+
 def ordering_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, trait: str,
                       top_n: int, replicates: int, seed: int,
-                      value_class: dict | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(orderings rows, agreement rows) of one trait on every variant."""
-    top = top_values(traits, trait, top_n)
-    values = top["value"].to_list()
-    models = dict(zip(values, top["models"].to_list(), strict=True))
+                      value_class: dict | None = None,
+                      values_from: str = "transitions") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(orderings rows, agreement rows) of one trait on every variant; a variant whose values
+    have no transition among them gives no rows (the log says so)."""
     rows, agreement = [], []
-    n = len(values)
     for variant, frame in frames.items():
-        flows, per_family = flow_matrices(transition_counts(frame, trait), values)
+        counts = transition_counts(frame, trait)
+        top = values_to_order(counts, traits, trait, top_n, values_from)
+        values = top["value"].to_list()
+        models = dict(zip(values, top["models"].to_list(), strict=True))
+        n = len(values)
+        if n < 2:
+            log.warning("%s, %s graph: no transition among its values (%d edges): no order",
+                        trait, variant, frame.height)
+            continue
+        flows, per_family = flow_matrices(counts, values)
         boot_exact, boot_heuristic = bootstrap_orders(per_family, n, replicates, seed)
         point = {}
         for weighting in ("weighted", "unweighted"):
@@ -191,4 +240,5 @@ def ordering_analysis(frames: dict[str, pl.DataFrame], traits: pl.DataFrame, tra
                 if n > 1 else np.nan,
                 "families": per_family.shape[0],
             })
-    return pl.DataFrame(rows), pl.DataFrame(agreement)
+    return (pl.DataFrame(rows, schema=ORDERING_SCHEMA),
+            pl.DataFrame(agreement, schema=AGREEMENT_SCHEMA))

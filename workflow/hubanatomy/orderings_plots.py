@@ -7,7 +7,8 @@ import polars as pl
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
-from hubanatomy.plotting import label_data, new_figure, save_figure, shorten
+from hubanatomy.license_audit import UNKNOWN_QUARTER
+from hubanatomy.plotting import label_data, new_figure, no_data_figure, save_figure, shorten
 
 CLASS_COLOURS = {
     "commercial": "#d62728", "use-restricted": "#ff7f0e", "permissive": "#2ca02c",
@@ -21,6 +22,12 @@ def plot_transition_graph(order: pl.DataFrame, transitions: pl.DataFrame, trait:
                           variant: str, manifest: dict, png, pdf=None) -> None:
     """order: the exact weighted ordering rows of one trait and variant (rank, value, models,
     class, rank_low, rank_high, metrics); transitions: that variant's oriented pairs."""
+    title = f"{trait}: optimal order ({variant} graph)"
+    if order.height == 0:
+        no_data_figure(title, f"no {trait} transition between two values on the {variant} "
+                       "graph (no edge whose parent and child both have a value and differ)",
+                       manifest, png, pdf)
+        return
     order = order.sort("rank")
     rank = dict(zip(order["value"], order["rank"], strict=True))
     n = order.height
@@ -70,6 +77,11 @@ def plot_transition_graph(order: pl.DataFrame, transitions: pl.DataFrame, trait:
 
 def plot_license_audit(table: pl.DataFrame, manifest: dict, png, pdf=None,
                        top: int = 15) -> None:
+    title = "License compatibility audit"
+    if table.height == 0:
+        no_data_figure(title, "no edge whose parent and child both declare a license",
+                       manifest, png, pdf)
+        return
     fig, (left, right) = new_figure(1, 2, figsize=(13, 5.5))
     by_parent = (table.filter(pl.col("by") == "parent_license")
                  .sort("edges", descending=True).head(top).sort("edges"))
@@ -82,10 +94,14 @@ def plot_license_audit(table: pl.DataFrame, manifest: dict, png, pdf=None,
         start += share
     left.set_yticks(y, [f"{k} (n={e:,})" for k, e in zip(by_parent["key"], by_parent["edges"],
                                                         strict=True)])
+    left.set_xlim(0, 1)
     left.set_xlabel("share of edges")
     left.set_title("Verdict by parent license (edges where both declare one)", loc="left")
-    left.legend(fontsize=7, loc="lower right")
-    over_time = table.filter(pl.col("by") == "quarter").sort("key")
+    # above the bars, not on them
+    left.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.06), ncol=3, frameon=False)
+    quarters = table.filter(pl.col("by") == "quarter")
+    undated = quarters.filter(pl.col("key") == UNKNOWN_QUARTER)
+    over_time = quarters.filter(pl.col("key") != UNKNOWN_QUARTER).sort("key")
     x = np.arange(over_time.height)
     right.plot(x, over_time["violation_rate"].to_numpy(), marker="o", color="#d62728")
     right.fill_between(x, over_time["ci_low"].to_numpy(), over_time["ci_high"].to_numpy(),
@@ -93,12 +109,13 @@ def plot_license_audit(table: pl.DataFrame, manifest: dict, png, pdf=None,
     step = max(1, over_time.height // 8)
     right.set_xticks(x[::step], over_time["key"].to_list()[::step], rotation=45)
     right.set_ylabel("violation rate (family-bootstrap 95% band)")
-    right.set_title("Violations over time (quarter the child was created)", loc="left")
-    overall = table.filter(pl.col("by") == "all").row(0, named=True) if table.height else None
-    if overall:
-        fig.suptitle(f"License compatibility audit: {overall['violation']:,} of "
-                     f"{overall['edges']:,} edges ({overall['violation_rate']:.1%}) declare a "
-                     "child license that drops the parent's terms", x=0.01, ha="left")
+    note = (f"; {undated['edges'][0]:,} edges whose child has no createdAt not shown"
+            if undated.height else "")
+    right.set_title(f"Violations over time (quarter the child was created{note})", loc="left")
+    overall = table.filter(pl.col("by") == "all").row(0, named=True)
+    fig.suptitle(f"{title}: {overall['violation']:,} of {overall['edges']:,} edges "
+                 f"({overall['violation_rate']:.1%}) declare a child license that drops the "
+                 "parent's terms", x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     label_data(fig, manifest)
     save_figure(fig, png, pdf)

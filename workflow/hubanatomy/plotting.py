@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from hubanatomy import snapshot as snap  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 STYLE = {
     "figure.dpi": 100,
@@ -42,6 +45,20 @@ def save_figure(fig, png_path: str | Path, pdf_path: str | Path | None = None) -
                                         "Producer": None, "Creator": None},
                     bbox_inches="tight")
     plt.close(fig)
+
+
+def no_data_figure(title: str, reason: str, manifest: dict, png, pdf=None,
+                   figsize=(8, 3)) -> None:
+    """A figure that says on its canvas why it has nothing to show (and logs it)."""
+    log.warning("%s: nothing to draw: %s", Path(png).name, reason)
+    fig, ax = new_figure(figsize=figsize)
+    ax.set_axis_off()
+    ax.set_title(title, loc="left")
+    ax.text(0.5, 0.5, f"No data to show: {reason}", ha="center", va="center", wrap=True,
+            fontsize=10, color="#444444", transform=ax.transAxes)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    label_data(fig, manifest)
+    save_figure(fig, png, pdf)
 
 
 def shorten(text: str, width: int = 30) -> str:

@@ -32,6 +32,10 @@ from hubanatomy.simulator import simulate
 
 MEASURES = ("tfidf", "bow", "levenshtein")
 TEXTS = ("metadata", "cards")
+SIMILARITY_SCHEMA = {"text": pl.String, "measure": pl.String, "variant": pl.String,
+                     "motif": pl.String, "configuration": pl.String, "pair_kind": pl.String,
+                     "generations_apart": pl.Int64, "mean": pl.Float64, "ci_low": pl.Float64,
+                     "ci_high": pl.Float64, "n": pl.Int64, "families": pl.Int64}
 
 
 def read_dna(snapshot_dir, card_min_chars: int, card_chars: int) -> dict[str, pl.DataFrame]:
@@ -81,7 +85,7 @@ def score_pairs(pairs: pl.DataFrame, texts: pl.DataFrame, ids: pl.Series, vector
     sims["levenshtein"] = process.cpdist([text[i] for i in a], [text[i] for i in b],
                                          scorer=Levenshtein.normalized_similarity,
                                          workers=workers).astype(np.float64)
-    return scored.with_columns(pl.Series(m, sims[m]) for m in MEASURES)
+    return scored.with_columns(pl.Series(m, sims[m], dtype=pl.Float64) for m in MEASURES)
 
 
 def similarity_table(scored: dict[tuple[str, str], pl.DataFrame], replicates: int,
@@ -110,7 +114,7 @@ def similarity_table(scored: dict[tuple[str, str], pl.DataFrame], replicates: in
                              "generations_apart": apart, "mean": s["mean"], "ci_low": s["low"],
                              "ci_high": s["high"], "n": s["n_edges"],
                              "families": s["n_families"]})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema=SIMILARITY_SCHEMA)
 
 
 # (motif, configuration expected higher, configuration compared, what it checks)
@@ -177,6 +181,9 @@ def score_all(pairs: pl.DataFrame, dna_texts: dict[str, pl.DataFrame], ids: pl.S
         vectorizers = fit_vectorizers(dna["text"], features, fit_sample, seed)
         frames.append(score_pairs(pairs, dna, ids, vectorizers, workers)
                       .select(pl.lit(text).alias("text"), pl.all()))
+    if not frames:  # no DNA has two texts to compare: the columns, no row
+        frames.append(pairs.clear().select(pl.lit(None, pl.String).alias("text"), pl.all())
+                      .with_columns(pl.lit(None, pl.Float64).alias(m) for m in MEASURES))
     return pl.concat(frames)
 
 
@@ -187,16 +194,17 @@ def split_scored(scored: pl.DataFrame) -> dict[tuple[str, str], pl.DataFrame]:
 
 
 def diff_pair(nodes: pl.DataFrame, edges: pl.DataFrame,
-              chosen: list[str] | None) -> tuple[str, str]:
+              chosen: list[str] | None) -> tuple[str, str] | None:
     """Figure 4's pair: the configured (parent, child), else a parent and its fine-tune from
     the largest family of the fine-tune graph (the parent with most fine-tunes, its
-    alphabetically first fine-tune)."""
+    alphabetically first fine-tune); None when there is no fine-tune edge with both ends in the
+    snapshot."""
     if chosen:
         return chosen[0], chosen[1]
     finetunes = edges.filter((pl.col("primary_relation") == "finetune")
                              & ~pl.col("parent_virtual"))
     if finetunes.height == 0:
-        raise ValueError("no fine-tune edge to draw a metadata diff for")
+        return None
     sizes = nodes.select(pl.col("model_id").alias("parent_id"), "family_size_finetune",
                          pl.col("children_finetune"))
     best = (finetunes.join(sizes, on="parent_id")

@@ -11,7 +11,7 @@ import polars as pl
 from matplotlib.patches import Patch
 
 from hubanatomy.motifs import MOTIFS
-from hubanatomy.plotting import label_data, new_figure, save_figure
+from hubanatomy.plotting import label_data, new_figure, no_data_figure, save_figure
 
 APART_COLOURS = {-1: "#999999", 0: "#2ca02c", 1: "#1f77b4", 2: "#6a51a3", 3: "#3f007d"}
 MOTIF_TITLES = {
@@ -25,6 +25,13 @@ def plot_similarity(table: pl.DataFrame, text: str, measure: str, variant: str,
                     manifest: dict, png, pdf=None) -> None:
     rows = table.filter((pl.col("text") == text) & (pl.col("measure") == measure)
                         & (pl.col("variant") == variant))
+    if rows.filter(pl.col("motif") != "random").height == 0:
+        no_data_figure(f"Genetic similarity of relatives: {text} DNA, {measure} ({variant} "
+                       "graph)", f"no pair of relatives with {text} DNA on the {variant} graph "
+                       f"(no {variant} edge whose parent and child both have "
+                       f"{'a card kept as DNA' if text == 'cards' else 'metadata'})",
+                       manifest, png, pdf)
+        return
     fig, axes = new_figure(2, 4, figsize=(17, 7.5), sharex=True)
     random = rows.filter(pl.col("motif") == "random")["mean"]
     baseline = float(random[0]) if len(random) else None
@@ -85,6 +92,10 @@ def diff_segments(parent: str, child: str) -> tuple[list, list]:
     return ours, theirs
 
 
+def _lines_needed(segments, width: int, max_lines: int) -> int:
+    return min(max_lines, max(1, -(-sum(len(t) for t, _ in segments) // width)))
+
+
 def _draw_text(ax, segments, width: int, max_lines: int) -> int:
     """Monospaced, wrapped, each run in its colour; returns lines drawn."""
     line, column = 0, 0
@@ -107,7 +118,10 @@ def plot_metadata_diff(parent_id: str, parent: str, child_id: str, child: str, m
                        png, pdf=None, width: int = 110, max_lines: int = 40) -> None:
     ours, theirs = diff_segments(parent, child)
     share = difflib.SequenceMatcher(None, parent, child, autojunk=False).ratio()
-    fig, (top, bottom) = new_figure(2, 1, figsize=(12, 10))
+    # the canvas fits the lines drawn: two short strings get a short figure
+    heights = [_lines_needed(segments, width, max_lines) for segments in (ours, theirs)]
+    fig, (top, bottom) = new_figure(2, 1, figsize=(12, 1.6 + 0.11 * sum(heights) + 0.8),
+                                    gridspec_kw={"height_ratios": [h + 2 for h in heights]})
     for ax, segments, title in ((top, ours, f"parent: {parent_id}"),
                                 (bottom, theirs, f"child (fine-tune): {child_id}")):
         lines = _draw_text(ax, segments, width, max_lines)

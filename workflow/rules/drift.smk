@@ -57,6 +57,7 @@ rule tabulate_mutation_rates:
         table=report(TABLES["mutation_rates"], caption="../report/mutation_rates.rst",
                      category="Traits and drift"),
     params:
+        variants=DRIFT_CONFIG["variants"],
         replicates=DRIFT_CONFIG["bootstrap_replicates"],
         seed=config["seed"],
     log:
@@ -76,6 +77,7 @@ rule tabulate_numeric_drift:
         table=report(TABLES["numeric_drift"], caption="../report/numeric_drift.rst",
                      category="Traits and drift"),
     params:
+        variants=DRIFT_CONFIG["variants"],
         replicates=DRIFT_CONFIG["bootstrap_replicates"],
         seed=config["seed"],
     log:
@@ -99,6 +101,7 @@ rule tabulate_transitions:
     wildcard_constraints:
         trait="|".join(SET_TRAITS),
     params:
+        variants=DRIFT_CONFIG["variants"],
         top_n=DRIFT_CONFIG["top_n"],
         replicates=DRIFT_CONFIG["permutation_replicates"],
         seed=config["seed"],
@@ -118,6 +121,7 @@ rule test_drift:
     output:
         tests="results/tests/drift.csv",
     params:
+        variants=DRIFT_CONFIG["variants"],
         replicates=DRIFT_CONFIG["permutation_replicates"],
         seed=config["seed"],
     log:

@@ -12,7 +12,9 @@ rule order_traits:
     wildcard_constraints:
         trait="|".join(SET_TRAITS),
     params:
+        variants=DRIFT_CONFIG["variants"],
         top_n=ordering_top_n,
+        values_from=ORDERINGS_CONFIG["values_from"],
         replicates=ORDERINGS_CONFIG["bootstrap_replicates"],
         seed=config["seed"],
     log:
@@ -31,6 +33,8 @@ rule tabulate_orderings:
     output:
         table=report(TABLES["orderings"], caption="../report/orderings.rst",
                      category="Orderings and licenses"),
+    params:
+        table="orderings",
     log:
         log_path("tabulate_orderings"),
     conda:
@@ -45,6 +49,8 @@ rule tabulate_ordering_agreement:
     output:
         table=report(TABLES["ordering_agreement"], caption="../report/ordering_agreement.rst",
                      category="Orderings and licenses"),
+    params:
+        table="ordering_agreement",
     log:
         log_path("tabulate_ordering_agreement"),
     conda:

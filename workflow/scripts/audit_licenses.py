@@ -11,7 +11,8 @@ from hubanatomy.trait_labels import value_classes
 
 def main():
     i = snakemake.input  # noqa: F821
-    frame = split_variants(pl.read_parquet(i.edges))[snakemake.params.variant]  # noqa: F821
+    variant = snakemake.params.variant  # noqa: F821
+    frame = split_variants(pl.read_parquet(i.edges), [variant])[variant]
     created = pl.read_parquet(i.models, columns=["model_id", "created_at"])
     verdicts = audit_edges(frame, created, value_classes("licenses"), compatibility_rules())
     write_parquet(verdicts, snakemake.output.verdicts)  # noqa: F821

@@ -1,14 +1,15 @@
 """Our values of the paper's drift numbers, for the replication table."""
 
-import polars as pl
-
+from hubanatomy.datafiles import read_table
+from hubanatomy.drift import MUTATION_SCHEMA, NUMERIC_SCHEMA
 from hubanatomy.logs import run_script
 from hubanatomy.replication import drift_values
 
 
 def main():
     i = snakemake.input  # noqa: F821
-    drift_values(pl.read_csv(i.mutation_rates), pl.read_csv(i.numeric_drift)).write_csv(
+    drift_values(read_table(i.mutation_rates, MUTATION_SCHEMA),
+                 read_table(i.numeric_drift, NUMERIC_SCHEMA)).write_csv(
         snakemake.output.values, float_precision=10)  # noqa: F821
 
 

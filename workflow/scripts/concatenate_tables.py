@@ -1,14 +1,16 @@
-"""One table from the per-trait parts."""
+"""One table of the orderings (or their agreement) from the per-trait parts."""
 
 import polars as pl
 
+from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
+from hubanatomy.orderings import TABLE_SCHEMAS
 
 
 def main():
-    parts = [pl.read_csv(p, infer_schema_length=None) for p in snakemake.input.parts]  # noqa: F821
-    pl.concat(parts, how="diagonal_relaxed").write_csv(snakemake.output.table,  # noqa: F821
-                                                       float_precision=6)
+    schema = TABLE_SCHEMAS[snakemake.params.table]  # noqa: F821
+    parts = [read_table(p, schema) for p in snakemake.input.parts]  # noqa: F821
+    pl.concat(parts).write_csv(snakemake.output.table, float_precision=6)  # noqa: F821
 
 
 run_script(snakemake, main)  # noqa: F821

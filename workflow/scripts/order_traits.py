@@ -11,9 +11,10 @@ from hubanatomy.trait_labels import value_classes
 def main():
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
     trait = snakemake.wildcards.trait  # noqa: F821
-    rows, agreement = ordering_analysis(split_variants(pl.read_parquet(i.edges)),
+    rows, agreement = ordering_analysis(split_variants(pl.read_parquet(i.edges), p.variants),
                                         pl.read_parquet(i.traits), trait, p.top_n,
-                                        p.replicates, p.seed, value_classes(trait))
+                                        p.replicates, p.seed, value_classes(trait),
+                                        p.values_from)
     rows.write_csv(o.order, float_precision=6)
     agreement.write_csv(o.agreement, float_precision=6)
 

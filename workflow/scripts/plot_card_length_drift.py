@@ -1,7 +1,7 @@
 """Card length and P(auto-generated), parent vs child, by relation."""
 
-import polars as pl
-
+from hubanatomy.datafiles import read_table
+from hubanatomy.drift import NUMERIC_SCHEMA
 from hubanatomy.drift_plots import plot_card_length_drift
 from hubanatomy.logs import run_script
 from hubanatomy.snapshot import read_manifest
@@ -9,7 +9,7 @@ from hubanatomy.snapshot import read_manifest
 
 def main():
     i, o = snakemake.input, snakemake.output  # noqa: F821
-    plot_card_length_drift(pl.read_csv(i.table), snakemake.params.variant,  # noqa: F821
+    plot_card_length_drift(read_table(i.table, NUMERIC_SCHEMA), snakemake.params.variant,  # noqa: F821
                            read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
 
 

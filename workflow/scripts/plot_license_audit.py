@@ -1,7 +1,7 @@
 """The license audit figure."""
 
-import polars as pl
-
+from hubanatomy.datafiles import read_table
+from hubanatomy.license_audit import AUDIT_SCHEMA
 from hubanatomy.logs import run_script
 from hubanatomy.orderings_plots import plot_license_audit
 from hubanatomy.snapshot import read_manifest
@@ -9,8 +9,8 @@ from hubanatomy.snapshot import read_manifest
 
 def main():
     i, o = snakemake.input, snakemake.output  # noqa: F821
-    plot_license_audit(pl.read_csv(i.table), read_manifest(i.manifest.rsplit("/", 1)[0]),
-                       o.png, o.pdf)
+    plot_license_audit(read_table(i.table, AUDIT_SCHEMA),
+                       read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
 
 
 run_script(snakemake, main)  # noqa: F821

@@ -2,8 +2,10 @@
 
 import polars as pl
 
+from hubanatomy.errors import InputError
 from hubanatomy.lineage import read_lineage
 from hubanatomy.logs import run_script
+from hubanatomy.plotting import no_data_figure
 from hubanatomy.similarity import diff_pair
 from hubanatomy.similarity_plots import plot_metadata_diff
 from hubanatomy.snapshot import read_manifest
@@ -11,12 +13,22 @@ from hubanatomy.snapshot import read_manifest
 
 def main():
     i, o = snakemake.input, snakemake.output  # noqa: F821
+    manifest = read_manifest(i.manifest.rsplit("/", 1)[0])
     nodes, edges = read_lineage(i.nodes.rsplit("/", 1)[0])
-    parent, child = diff_pair(nodes, edges, snakemake.params.pair)  # noqa: F821
+    pair = diff_pair(nodes, edges, snakemake.params.pair)  # noqa: F821
+    if pair is None:
+        no_data_figure("Character-level diff of a parent's and its fine-tune's metadata DNA",
+                       "no fine-tune edge with both ends in this snapshot", manifest, o.png,
+                       o.pdf)
+        return
+    parent, child = pair
     text = dict(pl.read_parquet(i.models, columns=["model_id", "metadata_json"])
                 .filter(pl.col("model_id").is_in([parent, child])).iter_rows())
-    plot_metadata_diff(parent, text[parent], child, text[child],
-                       read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+    missing = [m for m in pair if m not in text]
+    if missing:
+        raise InputError(f"config similarity.diff_pair: {', '.join(missing)} not in the "
+                         "snapshot")
+    plot_metadata_diff(parent, text[parent], child, text[child], manifest, o.png, o.pdf)
 
 
 run_script(snakemake, main)  # noqa: F821

@@ -1,15 +1,16 @@
 """One 8-panel similarity figure (a DNA and a measure)."""
 
-import polars as pl
-
+from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
+from hubanatomy.similarity import SIMILARITY_SCHEMA
 from hubanatomy.similarity_plots import plot_similarity
 from hubanatomy.snapshot import read_manifest
 
 
 def main():
     i, o, w = snakemake.input, snakemake.output, snakemake.wildcards  # noqa: F821
-    plot_similarity(pl.read_csv(i.table), w.text, w.measure, snakemake.params.variant,  # noqa: F821
+    plot_similarity(read_table(i.table, SIMILARITY_SCHEMA), w.text, w.measure,
+                    snakemake.params.variant,  # noqa: F821
                     read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
 
 

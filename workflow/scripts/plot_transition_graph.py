@@ -2,7 +2,10 @@
 
 import polars as pl
 
+from hubanatomy.datafiles import read_table
+from hubanatomy.drift import TRANSITIONS_SCHEMA
 from hubanatomy.logs import run_script
+from hubanatomy.orderings import ORDERING_SCHEMA
 from hubanatomy.orderings_plots import plot_transition_graph
 from hubanatomy.snapshot import read_manifest
 
@@ -10,10 +13,11 @@ from hubanatomy.snapshot import read_manifest
 def main():
     i, o = snakemake.input, snakemake.output  # noqa: F821
     variant = snakemake.params.variant  # noqa: F821
-    order = pl.read_csv(i.order, infer_schema_length=None).filter(
+    order = read_table(i.order, ORDERING_SCHEMA).filter(
         (pl.col("variant") == variant) & (pl.col("weighting") == "weighted")
         & (pl.col("method") == "exact"))
-    transitions = pl.read_csv(i.transitions).filter(pl.col("variant") == variant)
+    transitions = read_table(i.transitions, TRANSITIONS_SCHEMA).filter(
+        pl.col("variant") == variant)
     plot_transition_graph(order, transitions, snakemake.wildcards.trait, variant,  # noqa: F821
                           read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
 

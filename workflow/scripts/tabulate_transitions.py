@@ -9,7 +9,7 @@ from hubanatomy.logs import run_script
 def main():
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
     table, tests = transition_analysis(
-        split_variants(pl.read_parquet(i.edges)), pl.read_parquet(i.traits),
+        split_variants(pl.read_parquet(i.edges), p.variants), pl.read_parquet(i.traits),
         snakemake.wildcards.trait, p.top_n, p.replicates, p.seed)  # noqa: F821
     table.write_csv(o.table, float_precision=6)
     tests.write_csv(o.tests)

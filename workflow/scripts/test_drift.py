@@ -8,7 +8,8 @@ from hubanatomy.logs import run_script
 
 def main():
     p = snakemake.params  # noqa: F821
-    frames = split_variants(pl.read_parquet(snakemake.input.edges))  # noqa: F821
+    frames = split_variants(pl.read_parquet(snakemake.input.edges),  # noqa: F821
+                            snakemake.params.variants)  # noqa: F821
     drift_tests(frames, p.replicates, p.seed).write_csv(snakemake.output.tests)  # noqa: F821
 
 
