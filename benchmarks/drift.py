@@ -38,7 +38,7 @@ def main() -> None:
     lap("label_traits")
     frames = drift.split_variants(drift.all_drift_edges(
         lineage.edges, lineage.nodes, traits,
-        {v: list(settings.variants[v]) for v in ("all", "finetune")}))
+        {v: list(settings.variants[v]) for v in ("all", "finetune")}), ["all", "finetune"])
     lap("drift_edges")
     drift.mutation_rates(frames, args.replicates, 1)
     lap("mutation_rates")

@@ -454,9 +454,11 @@ def test_drift_edges_carries_both_sides_and_the_childs_family():
     stacked = drift.all_drift_edges(lin.edges, lin.nodes, traits,
                                     {"all": ["finetune", "adapter", "merge"],
                                      "finetune": ["finetune"]})
-    split = drift.split_variants(stacked)
-    assert list(split) == ["all", "finetune"]
+    split = drift.split_variants(stacked, ["all", "finetune", "merge_only"])
+    assert list(split) == ["all", "finetune", "merge_only"]
     assert split["all"].equals(e) and split["finetune"].equals(ft)
+    # a configured variant without edges is there, empty, with every column
+    assert split["merge_only"].height == 0 and split["merge_only"].columns == e.columns
 
 
 # --- the simulator: planted drifts found, the null not rejected -------------------------
@@ -470,7 +472,8 @@ DRIFT_VARIANTS = ("all", "finetune")
 def _simulated_tests(root, scenario: str) -> pl.DataFrame:
     lin, traits, settings = simulated_lineage(root, SIM_MODELS, SIM_SEEDS[scenario], scenario)
     frames = drift.split_variants(drift.all_drift_edges(
-        lin.edges, lin.nodes, traits, {v: list(settings.variants[v]) for v in DRIFT_VARIANTS}))
+        lin.edges, lin.nodes, traits, {v: list(settings.variants[v]) for v in DRIFT_VARIANTS}),
+        DRIFT_VARIANTS)
     parts = [drift.drift_tests(frames, REPLICATES, 1)]
     for trait in ("licenses", "tasks"):
         parts.append(drift.transition_analysis(frames, traits, trait, 20, REPLICATES, 1)[1])

@@ -137,7 +137,7 @@ def check_snapshot_contract(out: Path, manifest: dict, frames: dict) -> None:
     assert parents.select("child_id", "parent_id", "relation").is_unique().all()
     assert set(parents["child_id"]) <= set(models["model_id"])
     assert sorted(cards["model_id"]) == sorted(models["model_id"])
-    assert set(cards["status"]) <= {"ok", "missing", "error"}
+    assert set(cards["status"]) <= {"ok", "missing", "error", "not_fetched"}
 
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk == json.loads(json.dumps(manifest, default=str))
@@ -248,10 +248,10 @@ def test_real_family_times_and_counts(mistral):
     assert mistral["manifest"]["normalise"]["counts"]["unparsed_created_at"] == 0
 
 
-def test_real_family_without_cards_all_missing(mistral):
+def test_real_family_without_cards_all_unknown(mistral):
     cards = mistral["frames"]["cards"]
     assert cards.height == 67
-    assert set(cards["status"]) == {"missing"}
+    assert set(cards["status"]) == {"not_fetched"}  # unknown, not "no card"
     assert cards["card"].null_count() == 67
     assert mistral["manifest"]["normalise"]["counts"]["cards_not_fetched"] == 67
 
@@ -332,7 +332,7 @@ def test_bare_file_rejects_name_the_file(tmp_path):
     manifest, frames = run(path, tmp_path / "out", fraction=0.5)
     assert frames["rejected"].select("file", "line").rows() == [("dump.jsonl", 2)]
     assert sorted(frames["models"]["model_id"]) == ["a/b", "c/d"]
-    assert set(frames["cards"]["status"]) == {"missing"}
+    assert set(frames["cards"]["status"]) == {"not_fetched"}
 
 
 # ---------------------------------------------------------------- (c) malformed input
@@ -569,7 +569,9 @@ def test_card_statuses(card_snapshot):
     assert cards["m/ok"]["card"] == "Hello   card\nworld"  # the first record wins
     assert cards["m/missing"]["status"] == "missing" and cards["m/missing"]["card"] is None
     assert cards["m/error"]["status"] == "error" and cards["m/error"]["card"] is None
-    assert cards["m/no-record"]["status"] == "missing" and cards["m/no-record"]["card"] is None
+    # never asked for: unknown, which the has-card share and tests leave out
+    assert (cards["m/no-record"]["status"] == "not_fetched"
+            and cards["m/no-record"]["card"] is None)
     assert not (cards["m/ok-no-text"]["status"] == "ok" and cards["m/ok-no-text"]["card"] is None)
     counts = manifest["normalise"]["counts"]
     assert counts["cards_not_fetched"] == 1
@@ -651,7 +653,7 @@ def test_card_record_with_invalid_status_rejected(tmp_path):
         ("cards/part-00000.jsonl", 2), ("cards/part-00000.jsonl", 3)}
     cards = {r["model_id"]: r for r in frames["cards"].iter_rows(named=True)}
     assert cards["s/a"]["card"] == "fine"
-    assert cards["s/b"]["status"] == "missing"
+    assert cards["s/b"]["status"] == "error"  # a record we could not use: unknown
 
 
 def front_matter_base_models(text: str) -> list[str]:
@@ -789,7 +791,7 @@ def test_a_rejected_card_record_makes_the_card_unknown_not_missing(tmp_path):
     manifest, frames = run(raw, tmp_path / "out", fraction=0.9)
     status = dict(frames["cards"].select("model_id", "status").iter_rows())
     assert status == {"org/fine": "ok", "org/nul": "error", "org/latin1": "error",
-                      "org/surrogate": "error", "org/never": "missing"}
+                      "org/surrogate": "error", "org/never": "not_fetched"}
     counts = manifest["normalise"]["counts"]
     assert counts["rejected_card_lines_as_error"] == 3
     assert counts["cards_not_fetched"] == 1

@@ -24,7 +24,8 @@ from hubanatomy.replication import (
 def test_paper_numbers_file_is_well_formed():
     paper = paper_numbers()
     assert paper["key"].is_unique().all()
-    assert paper["paper"].null_count() == 0
+    # only our own rows have no paper number
+    assert paper.filter(pl.col("paper").is_null())["key"].to_list() == ["lineage.edges.unspecified"]
     assert set(paper["issue"]) == {"foundation", "lineage", "similarity", "drift", "orderings"}
     assert paper.filter(pl.col("key") == "data.models_total")["paper"][0] == 1_860_411
     assert paper.filter(pl.col("key") == "drift.mutation_rate.v1.licenses")["paper"][0] == 0.1498
@@ -80,7 +81,9 @@ def test_foundation_values_on_a_tiny_snapshot(tmp_path):
     raw = tmp_path / "models.jsonl"
     raw.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     normalise(raw, tmp_path / "snap", {"kind": "snapshot"})
-    values = dict(foundation_values(tmp_path / "snap").iter_rows())
+    frame = foundation_values(tmp_path / "snap" / "models.parquet",
+                              tmp_path / "snap" / "cards.parquet")
+    values = dict(frame.select("key", "value").iter_rows())
     assert values["data.models_total"] == 4
     assert values["top.licenses.apache-2.0.share"] == pytest.approx(2 / 4)
     assert values["top.licenses.distinct_tags"] == 2
@@ -90,7 +93,10 @@ def test_foundation_values_on_a_tiny_snapshot(tmp_path):
     assert values["top.languages.French.share"] == pytest.approx(1 / 3)
     assert values["top.libraries.transformers.share"] == pytest.approx(1.0)
     assert values["top.datasets.glue.count"] == 1
-    assert values["data.share_with_card"] == 0.0  # no card records: nothing fetched
+    # no card records: nothing fetched, so the share is unknown, not 0
+    reasons = dict(frame.select("key", "unavailable").iter_rows())
+    assert values["data.share_with_card"] is None
+    assert reasons["data.share_with_card"] == "no card of this snapshot was fetched"
 
 
 def test_ordering_values_map_language_codes_to_the_papers_names():
@@ -100,7 +106,7 @@ def test_ordering_values_map_language_codes_to_the_papers_names():
         "value": ["pl", "en", "gemma"], "arcs_consistent": [186, 186, 113],
         "arcs_total": [190, 190, 121], "arcs_share": [0.9789, 0.9789, 0.934],
         "mutations_share": [0.7471, 0.7471, 0.846]})
-    values = dict(ordering_values(rows).iter_rows())
+    values = dict(ordering_values(rows).select("key", "value").iter_rows())
     assert values["ordering.v1.languages.weighted.rank.Polish"] == 1
     assert values["ordering.v1.languages.weighted.rank.English"] == 20
     assert values["ordering.v1.languages.weighted.arcs.consistent"] == 186
@@ -110,12 +116,13 @@ def test_ordering_values_map_language_codes_to_the_papers_names():
 
 def test_drift_values_take_the_all_edges_variant_for_v1():
     rates = pl.DataFrame({"trait": ["licenses", "licenses"], "relation": ["all", "all"],
-                          "variant": ["all", "finetune"], "mutation_rate": [0.15, 0.2]})
+                          "variant": ["all", "finetune"], "mutation_rate": [0.15, 0.2],
+                          "n_edges": [100, 50]})
     numeric = pl.DataFrame({
         "measure": ["card_length_chars", "card_length_chars"], "relation": ["all", "finetune"],
         "variant": ["all", "all"], "parent": [9773.0, 12200.0], "child": [4402.0, 4800.0],
         "difference": [-5371.0, -7400.0], "n_edges": [558385, 1000]})
-    values = dict(drift_values(rates, numeric).iter_rows())
+    values = dict(drift_values(rates, numeric).select("key", "value").iter_rows())
     assert values["drift.mutation_rate.v1.licenses"] == 0.15
     assert values["drift.mutation_rate.finetune.licenses"] == 0.2
     assert values["drift.card_length.mean.parent"] == 9773

@@ -171,8 +171,10 @@ def test_has_card_from_normalised_cards(mistral):
     assert card["has_card"] is True
     assert (card["card_length_chars"], card["card_length_words"]) == (9, 2)
     assert card["auto_generated"] is False
-    assert by_id[records[2]["id"]]["has_card"] is False  # fetch error
-    assert traits["has_card"].sum() == 1  # the rest were never fetched
+    assert by_id[records[2]["id"]]["has_card"] is None  # fetch error: unknown
+    assert traits["has_card"].sum() == 1
+    # the rest were never fetched: unknown, not "no card"
+    assert traits["has_card"].null_count() == len(records) - 2
 
 
 # --- has_card on a hand-made snapshot ---------------------------------------------------
@@ -200,8 +202,9 @@ def test_has_card_requires_status_ok_and_more_than_three_characters(tmp_path):
     snap.write_parquet(models, tmp_path / snap.MODELS)
     snap.write_parquet(cards, tmp_path / snap.CARDS)
     rows = {r["model_id"]: r for r in label_traits(tmp_path).iter_rows(named=True)}
+    # known only for fetched cards (ok) and known absences (missing); unknown (None) otherwise
     assert {m: rows[m]["has_card"] for m in ids} == {
-        "a/ok4": True, "a/ok3": False, "a/error": False, "a/missing": False, "a/none": False,
+        "a/ok4": True, "a/ok3": False, "a/error": None, "a/missing": False, "a/none": None,
         "a/auto": True}
     # card features only for models with a card
     assert rows["a/ok4"]["card_length_chars"] == 4 and rows["a/ok4"]["card_length_words"] == 1

@@ -209,7 +209,7 @@ def transitions_table(counts: pl.DataFrame, top: pl.DataFrame, replicates: int,
 
 def _measure_mask(frame: pl.DataFrame, which: str) -> np.ndarray:
     if which == "both_cards":
-        return (frame["p_has_card"] & frame["c_has_card"]).to_numpy()
+        return (frame["p_has_card"] & frame["c_has_card"]).fill_null(False).to_numpy()
     if which == "both_languages":
         return ((frame["p_n_languages"] > 0) & (frame["c_n_languages"] > 0)).to_numpy()
     return np.ones(frame.height, dtype=bool)

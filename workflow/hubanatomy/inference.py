@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import statsmodels.api as sm
-from statsmodels.stats.multitest import multipletests
 
 CHUNK = 100  # resamples per matrix product
 MIN_FAMILIES = 10
@@ -155,7 +153,11 @@ def _jackknife_ols(y: np.ndarray, x: np.ndarray, families: np.ndarray) -> dict |
     codes, n_families = factorize(families)
     if len(y) < 3 or n_families < MIN_FAMILIES or not np.isfinite(y).all():
         return None
-    fit = sm.OLS(y, x).fit()
+    # statsmodels is imported where it is used: it takes 2 s, paid by every workflow job
+    # that imports this module otherwise
+    from statsmodels.regression.linear_model import OLS
+
+    fit = OLS(y, x).fit()
     k = x.shape[1]
     # per-family X'X and X'y
     xx = np.zeros((n_families, k, k))
@@ -226,5 +228,7 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     q = np.full(len(p), np.nan)
     ok = np.isfinite(p)
     if ok.any():
+        from statsmodels.stats.multitest import multipletests  # slow import: see _jackknife_ols
+
         q[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return q

@@ -350,6 +350,7 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
             for line, status in frame.filter(bad_status).select("_line", "status").iter_rows():
                 rejects.append(Reject(rel(file), line, f"invalid card status {status!r}: "
                                                        "expected ok, missing or error"))
+            rejected_ids += frame.filter(bad_status)["model_id"].drop_nulls().to_list()
             frame = frame.filter(~bad_status)
             position = index.positions(frame["model_id"])
             known = position >= 0
@@ -374,8 +375,8 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
             parents.append(card_text.front_matter_parents(frame))
             writer = _append_cards(writer, path, frame)
             progress.update(frame.height)
-    # a model whose card record was rejected (a NUL byte, invalid UTF-8, a lone surrogate) has
-    # a card we could not read: unknown (error), not "no README" (missing)
+    # a model whose card record was rejected (a NUL byte, invalid UTF-8, a lone surrogate, an
+    # invalid status) has a card we could not read: unknown (error), not "no README" (missing)
     position = index.positions(pl.Series(rejected_ids, dtype=pl.String))
     unread = np.unique(position[position >= 0])
     unread = unread[~seen[unread]]
@@ -385,9 +386,11 @@ def _write_cards(files: list[Path], model_ids: pl.Series, path: Path, rel):
         writer = _append_cards(writer, path, pl.DataFrame(
             {"model_id": model_ids.gather(unread)}).with_columns(
             card=pl.lit(None, dtype=pl.String), status=pl.lit("error")))
-    # every model gets a row: a model without a card record was never fetched
+    # every model gets a row: a model without a card record was never fetched (unknown, not
+    # "no card": a source without cards says nothing about them)
     missing = (pl.DataFrame({"model_id": model_ids}).filter(pl.Series(~seen))
-               .with_columns(card=pl.lit(None, dtype=pl.String), status=pl.lit("missing")))
+               .with_columns(card=pl.lit(None, dtype=pl.String),
+                             status=pl.lit(snap.NOT_FETCHED)))
     counts["cards_not_fetched"] = missing.height
     writer = _append_cards(writer, path, missing)
     writer.close()

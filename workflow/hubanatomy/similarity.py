@@ -20,8 +20,6 @@ import numpy as np
 import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-from sklearn.preprocessing import normalize
 
 from hubanatomy.drift import result_frame, result_row
 from hubanatomy.inference import FamilyBootstrap, clustered_slope_test, family_sign_flip_test
@@ -55,6 +53,10 @@ def fit_vectorizers(texts: pl.Series, features: int, sample: int, seed: int) -> 
     """One bag-of-words vocabulary (the `features` most frequent unigrams and bigrams) fitted
     on a seeded sample of the texts, and TF-IDF weights on the same vocabulary (what
     TfidfVectorizer with max_features would give, for one tokenisation pass instead of two)."""
+    # scikit-learn is imported where it is used: 1.5 s that the figure and table jobs
+    # importing this module would pay for nothing
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
     if len(texts) > sample:
         texts = texts.sample(sample, seed=seed)
     counter = CountVectorizer(max_features=features, ngram_range=(1, 2), dtype=np.float32)
@@ -74,6 +76,8 @@ def score_pairs(pairs: pl.DataFrame, texts: pl.DataFrame, ids: pl.Series, vector
     scored = pairs.filter(pl.col("a").is_in(have) & pl.col("b").is_in(have))
     if scored.height == 0:
         return scored.with_columns([pl.lit(None, pl.Float64).alias(m) for m in MEASURES])
+    from sklearn.preprocessing import normalize  # slow import: see fit_vectorizers
+
     used = lookup.sort("node")
     row = np.full(len(ids), -1, dtype=np.int64)
     row[used["node"].to_numpy()] = np.arange(used.height)

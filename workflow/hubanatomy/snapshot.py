@@ -54,9 +54,14 @@ CARDS_SCHEMA = {
     "length_chars": pl.Int64,
     "length_words": pl.Int64,
     "auto_generated": pl.Boolean,
-    "status": pl.String,  # ok | missing | error
+    "status": pl.String,  # ok | missing | error | not_fetched
 }
+# what a raw card record may say: fetched (ok), no README (missing), the fetch failed (error)
 CARD_STATUSES = ("ok", "missing", "error")
+# a model without any card record: its card was never asked for (a source without cards)
+NOT_FETCHED = "not_fetched"
+# whether a model has a card is known only for these; error and not_fetched are unknown
+KNOWN_CARD_STATUSES = ("ok", "missing")
 RENAMES_SCHEMA = {"old_id": pl.String, "new_id": pl.String}
 
 

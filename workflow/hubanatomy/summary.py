@@ -126,6 +126,7 @@ def snapshot_summary(snapshot_dir: str | Path) -> pl.DataFrame:
     total = models.height
     known = models["model_id"].implode()
     has_card = cards["length_chars"] >= HAS_CARD_MIN_CHARS
+    known_card = cards["status"].is_in(snap.KNOWN_CARD_STATUSES)
     license_tags = models["licenses"].explode().drop_nulls()
     rows: list[tuple[str, float | int | str | None, str]] = [
         ("models", total, "models in the snapshot"),
@@ -148,14 +149,19 @@ def snapshot_summary(snapshot_dir: str | Path) -> pl.DataFrame:
         ("models_with_arxiv", int((models["arxiv"].list.len() > 0).sum()),
          "models linking at least one arXiv paper"),
         ("models_with_card", int(has_card.sum()), "models whose card is longer than 3 characters"),
-        ("share_with_card", float(has_card.mean()) if total else None,
-         "share of models whose card is longer than 3 characters"),
+        ("models_with_card_known", int(known_card.sum()),
+         "models whose card was fetched or is known to be absent (404)"),
+        ("share_with_card", float(has_card.filter(known_card).mean())
+         if known_card.any() else None,
+         "share of those models whose card is longer than 3 characters (empty: no card known)"),
         ("cards_auto_generated", int(cards["auto_generated"].sum()),
          "cards containing 'automatically generated' or 'generated automatically'"),
         ("card_status_missing", int((cards["status"] == "missing").sum()),
-         "models without a card (404 or never fetched)"),
+         "models without a card (no README.md)"),
         ("card_status_error", int((cards["status"] == "error").sum()),
-         "models whose card could not be fetched"),
+         "models whose card could not be fetched or read (unknown)"),
+        ("card_status_not_fetched", int((cards["status"] == snap.NOT_FETCHED).sum()),
+         "models whose card was never asked for (unknown)"),
         ("declared_parent_rows", parents.height, "declared (child, parent, relation) rows"),
         ("models_declaring_parents", parents["child_id"].n_unique(),
          "models declaring at least one parent"),

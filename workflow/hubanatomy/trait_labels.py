@@ -50,7 +50,9 @@ def label_traits(snapshot_dir: str | Path) -> pl.DataFrame:
     classes = dict(license_taxonomy().select("license", "class").iter_rows())
     empty = pl.lit([], dtype=pl.List(pl.String))
     frame = models.join(cards, on="model_id", how="left", maintain_order="left")
-    has_card = (pl.col("status") == "ok") & (pl.col("length_chars") >= HAS_CARD_MIN_CHARS)
+    # null (unknown) where the card was not fetched or could not be read
+    has_card = (pl.when(pl.col("status").is_in(snap.KNOWN_CARD_STATUSES))
+                .then((pl.col("status") == "ok") & (pl.col("length_chars") >= HAS_CARD_MIN_CHARS)))
     return frame.select(
         "model_id",
         "licenses",
@@ -61,7 +63,7 @@ def label_traits(snapshot_dir: str | Path) -> pl.DataFrame:
         .then(pl.concat_list(pl.col("pipeline_tag"))).otherwise(empty).alias("tasks"),
         pl.when(pl.col("library_name").is_not_null())
         .then(pl.concat_list(pl.col("library_name"))).otherwise(empty).alias("libraries"),
-        has_card.fill_null(False).alias("has_card"),
+        has_card.alias("has_card"),
         pl.when(has_card).then(pl.col("length_chars")).alias("card_length_chars"),
         pl.when(has_card).then(pl.col("length_words")).alias("card_length_words"),
         pl.when(has_card).then(pl.col("auto_generated")).alias("auto_generated"),

@@ -153,6 +153,8 @@ rule collect_ordering_numbers:
         orderings=TABLES["orderings"],
     output:
         values="results/replication/orderings.csv",
+    params:
+        values_from=ORDERINGS_CONFIG["values_from"],
     log:
         log_path("collect_ordering_numbers"),
     conda:

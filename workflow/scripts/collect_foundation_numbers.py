@@ -1,15 +1,13 @@
 """Our values of the paper's data counts and summary shares, for the replication table."""
 
-from pathlib import Path
-
 from hubanatomy.logs import run_script
 from hubanatomy.replication import foundation_values
 
 
 def main():
-    snapshot_dir = Path(snakemake.input.manifest).parent  # noqa: F821
-    foundation_values(snapshot_dir).write_csv(snakemake.output.values,  # noqa: F821
-                                              float_precision=10)
+    i = snakemake.input  # noqa: F821
+    foundation_values(i.models, i.cards).write_csv(snakemake.output.values,  # noqa: F821
+                                                   float_precision=10)
 
 
 run_script(snakemake, main)  # noqa: F821

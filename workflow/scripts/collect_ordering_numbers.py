@@ -8,8 +8,8 @@ from hubanatomy.replication import ordering_values
 
 def main():
     orderings = read_table(snakemake.input.orderings, ORDERING_SCHEMA)  # noqa: F821
-    ordering_values(orderings).write_csv(snakemake.output.values,  # noqa: F821
-                                         float_precision=10)
+    ordering_values(orderings, snakemake.params.values_from).write_csv(  # noqa: F821
+        snakemake.output.values, float_precision=10)  # noqa: F821
 
 
 run_script(snakemake, main)  # noqa: F821
