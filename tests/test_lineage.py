@@ -779,3 +779,151 @@ def test_degenerate_inputs():
     lin = build_lineage(_models(["a/b"]), _parents([("a/b", "A/B", "finetune")]),
                         LineageSettings())
     assert lin.hygiene["counts"]["self_loops_removed"] == 1 and lin.edges.height == 0
+
+
+# --- real id quirks: each cleaned or rejected with its reason (parent_ids.py) -----------
+
+QUIRKS = [  # (declared parent id, what the lineage must make of it)
+    ("ORIGINAL_REPO_NAME", "rejected:placeholder"),
+    ("None", "rejected:placeholder"),
+    ("{{ base_model }}", "rejected:placeholder"),
+    ("/home/me/checkpoints/final", "rejected:local_path"),
+    ("./", "rejected:local_path"),
+    ("outputs/run-3/checkpoint-500", "rejected:local_path"),
+    ("C:\\models\\mine", "rejected:local_path"),
+    ("datasets/org/corpus", "rejected:dataset"),
+    ("https://huggingface.co/datasets/org/corpus", "rejected:dataset"),
+    ("https://huggingface.co/spaces/org/demo", "rejected:space"),
+    ("https://github.com/org/model", "rejected:other_url"),
+    ("org/model:v2", "rejected:not_a_repo_id"),
+    ("<br>", "rejected:empty"),
+    ("https://huggingface.co/org/model", "org/model"),
+    ("https://huggingface.co/org/model/tree/main", "org/model"),
+    ("hf.co/org/model", "org/model"),
+    ("org/model<br>", "org/model"),
+    ("org/model <br/><br>", "org/model"),
+    ("- org/model", "org/model"),
+    ("'org/model'", "org/model"),
+]
+
+
+def test_each_parent_id_quirk_is_cleaned_or_rejected_with_its_reason(caplog):
+    children = [f"c/{i}" for i in range(len(QUIRKS))]
+    models = _models(["org/model", *children])
+    parents = _parents([(c, raw, "finetune") for c, (raw, _) in zip(children, QUIRKS,
+                                                                     strict=True)])
+    with caplog.at_level("WARNING", logger="hubanatomy.lineage"):
+        lin = build_lineage(models, parents, LineageSettings())
+    decided = {row["child_id"]: row for row in lin.decisions.iter_rows(named=True)}
+    rejected = Counter()
+    for child, (declared, expected) in zip(children, QUIRKS, strict=True):
+        if expected.startswith("rejected:"):
+            reason = expected.split(":", 1)[1]
+            rejected[reason] += 1
+            assert decided[child]["decision"] == f"parent_id_rejected_{reason}", declared
+            assert decided[child]["parent_id"] == declared
+        else:
+            assert decided[child]["decision"].startswith("parent_id_cleaned_"), declared
+            assert decided[child]["resolved_parent_id"] == expected
+    counts = lin.hygiene["counts"]
+    assert {k: v for k, v in counts["parent_ids_rejected"].items() if v} == dict(rejected)
+    assert counts["parent_ids_cleaned"] == sum(not e.startswith("rejected") for _, e in QUIRKS)
+    # every cleaned id reaches the real model; no rejected id becomes a (fake) virtual parent
+    assert _edge_pairs(lin) == {("org/model", c) for c, (_, e) in zip(children, QUIRKS,
+                                                                     strict=True)
+                                if not e.startswith("rejected")}
+    assert counts["virtual_parents"] == 0
+    warning = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warning) == 1 and f"{sum(rejected.values())} of {len(QUIRKS)}" in warning[0]
+    assert "ORIGINAL_REPO_NAME" in warning[0]
+
+
+def test_a_placeholder_parent_makes_no_fake_family():
+    """Dozens of unrelated models declaring a template id: without cleaning they would be one
+    family around a virtual 'ORIGINAL_REPO_NAME'."""
+    children = [f"u{i}/m" for i in range(48)]
+    parents = _parents([(c, "ORIGINAL_REPO_NAME", "finetune") for c in children])
+    kept = build_lineage(_models(children), parents, LineageSettings(clean_parent_ids=False))
+    assert kept.hygiene["variants"]["all"]["families"] == 1
+    cleaned = build_lineage(_models(children), parents, LineageSettings())
+    assert cleaned.edges.height == 0
+    assert cleaned.hygiene["variants"]["all"]["families"] == 48
+
+
+def test_legacy_ids_resolve_to_the_organisation_the_hub_moved_them_to():
+    models = _models(["google-bert/bert-base-uncased", "openai-community/gpt2", "c/1", "c/2",
+                      "c/3"])
+    parents = _parents([("c/1", "bert-base-uncased", "finetune"), ("c/2", "gpt2", "adapter"),
+                        ("c/3", "not-a-moved-model", "finetune")])
+    lin = build_lineage(models, parents, LineageSettings())
+    counts = lin.hygiene["counts"]
+    assert counts["resolved_by_legacy_id"] == 2 and counts["virtual_parents"] == 1
+    assert _edge_pairs(lin) == {("google-bert/bert-base-uncased", "c/1"),
+                                ("openai-community/gpt2", "c/2"), ("not-a-moved-model", "c/3")}
+    decided = lin.decisions.filter(pl.col("decision") == "resolved_by_legacy_id")
+    assert set(decided.select("parent_id", "resolved_parent_id").rows()) == {
+        ("bert-base-uncased", "google-bert/bert-base-uncased"),
+        ("gpt2", "openai-community/gpt2")}
+    # a snapshot that still holds the legacy id itself matches it exactly
+    old = build_lineage(_models(["bert-base-uncased", "c/1"]),
+                        _parents([("c/1", "bert-base-uncased", "finetune")]), LineageSettings())
+    assert old.hygiene["counts"]["resolved_exact"] == 1
+    assert old.hygiene["counts"]["resolved_by_legacy_id"] == 0
+
+
+def test_legacy_table_has_a_source_for_every_entry_and_the_recorded_redirect():
+    from hubanatomy.datafiles import read_data_csv
+    table = read_data_csv("legacy_model_ids.csv")
+    assert table.columns == ["legacy_id", "current_id", "source"]
+    assert table["legacy_id"].is_unique().all()
+    assert (table["source"].str.len_chars() > 10).all()
+    assert not table["legacy_id"].str.contains("/").any()
+    assert table["current_id"].str.contains(r"^[^/]+/[^/]+$").all()
+    # the real Hub answers /api/models/bert-base-uncased with a redirect to this id
+    moved = dict(zip(table["legacy_id"], table["current_id"], strict=True))
+    assert moved["bert-base-uncased"] == "google-bert/bert-base-uncased"
+
+
+def test_paper_matching_is_exact():
+    """The paper's code matched parent ids as written: no cleaning, rename, legacy id or case
+    resolution (presets paper-v1 and paper-final)."""
+    models = _models(["google-bert/bert-base-uncased", "org/model", "new/m", "c/1", "c/2",
+                      "c/3", "c/4", "c/5"])
+    parents = _parents([("c/1", "bert-base-uncased", "finetune"),
+                        ("c/2", "Org/Model", "finetune"),
+                        ("c/3", "old/m", "finetune"),
+                        ("c/4", "https://huggingface.co/org/model", "finetune"),
+                        ("c/5", "org/model", "finetune")])
+    renames = pl.DataFrame({"old_id": ["old/m"], "new_id": ["new/m"]})
+    paper = LineageSettings(keep_virtual_parents=False, clean_parent_ids=False,
+                            resolve_parents=())
+    lin = build_lineage(models, parents, paper, renames)
+    assert _edge_pairs(lin) == {("org/model", "c/5")}
+    counts = lin.hygiene["counts"]
+    assert counts["declarations_dropped_absent_parent"] == 4
+    assert counts["resolved_by_rename"] == counts["resolved_by_case"] == 0
+    assert "parent_ids_rejected" not in counts
+    ours = build_lineage(models, parents, LineageSettings(), renames)
+    assert ours.edges.height == 5
+    assert Counter(ours.edges["resolution"].to_list()) == {
+        "exact": 2, "legacy_id": 1, "case": 1, "rename": 1}
+
+
+def test_resolution_steps_are_validated():
+    with pytest.raises(ValueError, match="unknown steps"):
+        LineageSettings(resolve_parents=("rename", "fuzzy"))
+
+
+def test_family_tree_drawing_follows_the_variant_it_names(tmp_path):
+    from hubanatomy.lineage_plots import plot_family_tree
+    lin = build_lineage(_models(["r", "a", "b", "c"]),
+                        _parents([("a", "r", "finetune"), ("b", "r", "quantized"),
+                                  ("c", "a", "adapter")]), LineageSettings())
+    manifest = {"source": {"kind": "simulated"}}
+    every = plot_family_tree(lin.nodes, lin.edges, "r", manifest, tmp_path / "all.png", None,
+                             300, "all")
+    assert every["descendants"] == 3
+    finetunes = plot_family_tree(lin.nodes, lin.edges, "r", manifest, tmp_path / "ft.png", None,
+                                 300, "finetune", relations=("finetune",))
+    assert finetunes["descendants"] == 1
+    assert (tmp_path / "ft.png").stat().st_size > 0

@@ -101,18 +101,26 @@ def test_unknown_relation_is_unspecified_and_counted():
     assert counts["unknown_relation_tags"] == 1
 
 
-def test_malformed_tags_counted_not_parents():
-    got, counts = parents_of({"c": ["base_model:", "base_model:a:b:c", "base_model:finetune:"],
+def test_parent_ids_are_kept_as_written_for_the_lineage_to_judge():
+    """Cleaning and rejecting ids is the lineage's decision (parent_ids.py), counted there."""
+    got, counts = parents_of({"c": ["base_model:", "base_model:a:b:c", "base_model:finetune:",
+                                    "base_model:finetune:has space/x", "base_model:/x"],
                               "d": ["base_model:p/ok"]})
-    assert got == {("d", "p/ok", "unspecified")}
-    assert counts["malformed_base_model_tags"] == 3
+    assert got == {("c", "b:c", "unspecified"),
+                   ("c", "", "finetune"), ("c", "has space/x", "finetune"),
+                   ("c", "/x", "unspecified"), ("d", "p/ok", "unspecified")}
+    assert counts["unknown_relation_tags"] == 1  # "a"
+    assert counts["base_model_tags"] == 6
 
 
-def test_invalid_parent_ids_counted_not_parents():
-    got, counts = parents_of({"c": ["base_model:finetune:has space/x", "base_model:/x",
-                                    "base_model:p/ok"]})
-    assert got == {("c", "p/ok", "unspecified")}
-    assert counts["invalid_parent_ids"] == 2
+def test_urls_are_ids_not_relations():
+    got, counts = parents_of({"c": ["base_model:https://huggingface.co/p/x",
+                                    "base_model:finetune:https://huggingface.co/p/y",
+                                    "base_model:Finetune:p/z"]})
+    assert got == {("c", "https://huggingface.co/p/x", "unspecified"),
+                   ("c", "https://huggingface.co/p/y", "finetune"),
+                   ("c", "p/z", "finetune")}
+    assert counts["unknown_relation_tags"] == 0
 
 
 def test_self_loop_kept_and_legacy_ids_accepted():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hubanatomy.tags import RELATIONS, REPO_ID, UNSPECIFIED
+from hubanatomy.tags import RELATIONS, UNSPECIFIED
 
 AUTO_GENERATED = r"(?i)automatically generated|generated automatically"
 # YAML front matter: a first line "---", the YAML, a closing "---" line
@@ -73,7 +73,9 @@ def broken_front_matter(card: pl.Expr, fm: pl.Expr) -> pl.Expr:
 
 def front_matter_parents(cards: pl.DataFrame) -> pl.DataFrame:
     """(child_id, parent_id, relation) declared by `base_model:` in the front matter (column fm)
-    of the cards (column model_id); relation from `base_model_relation:`, else unspecified."""
+    of the cards (column model_id); relation from `base_model_relation:`, else unspecified.
+    Ids are kept as written, for the lineage to clean or reject (parent_ids.py); a YAML null
+    declares no parent."""
     fm = (cards.select(pl.col("model_id").alias("child_id"), "fm")
           .filter(pl.col("fm").str.contains(r"(?m)^base_model:")))
     items = r"-[ \t]*['\"]?[^\s'\"#]+"
@@ -90,8 +92,7 @@ def front_matter_parents(cards: pl.DataFrame) -> pl.DataFrame:
                        pl.col("block").fill_null([])).list.drop_nulls().alias("parent_id"),
     ).explode("parent_id").with_columns(
         pl.col("parent_id").str.strip_chars().str.strip_chars("'\""))
-    return (parents.filter(pl.col("parent_id").str.contains(REPO_ID)
-                           & ~pl.col("parent_id").is_in(_YAML_NULL))
+    return (parents.filter((pl.col("parent_id") != "") & ~pl.col("parent_id").is_in(_YAML_NULL))
             .with_columns(relation=pl.when(pl.col("relation").is_in(RELATIONS))
                           .then(pl.col("relation")).otherwise(pl.lit(UNSPECIFIED)))
             .select("child_id", "parent_id", "relation")

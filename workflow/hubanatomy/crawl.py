@@ -42,7 +42,6 @@ import logging
 import multiprocessing
 import os
 import random
-import re
 import shutil
 import threading
 import time
@@ -62,10 +61,11 @@ from huggingface_hub.utils import build_hf_headers, get_session
 from hubanatomy import raw
 from hubanatomy.errors import OFFLINE_HINT, InputError
 from hubanatomy.logs import setup_logging
+from hubanatomy.parent_ids import clean_parent_id
 from hubanatomy.progress import Progress
 from hubanatomy.ratelimit import SharedBudget, WaitTooLong
 from hubanatomy.raw import public_url
-from hubanatomy.tags import BASE_MODEL, RELATIONS, REPO_ID
+from hubanatomy.tags import BASE_MODEL, RELATIONS
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,6 @@ NETWORK_ERRORS = (httpx2.TransportError, httpx2.DecodingError)
 # the parent id in base_model:X and base_model:<relation>:X (tags.py parses them for the
 # snapshot; the crawl needs only the ids)
 BASE_MODEL_TAG = rf"^{BASE_MODEL}(?:(?:{'|'.join(RELATIONS)}):)?(.+)$"
-REPO_ID_RE = re.compile(REPO_ID)
 CARD_PATH = "/resolve/main/README.md"
 
 
@@ -454,7 +453,9 @@ def _crawl_cards(root: Path, settings: CrawlSettings, shard: int, shards: int) -
     listed = set(ids)
     mine = [m for m, s in zip(ids, shard_of(ids, shards), strict=True) if s == shard]
     # a parent the listing lacks is probed only when the listing is the whole Hub
-    missing = sorted(p for p in parents - listed if REPO_ID_RE.match(p))
+    # parent ids as the lineage will read them (a Hub URL -> org/name; placeholders dropped)
+    cleaned = {clean_parent_id(p)[0] for p in parents}
+    missing = sorted(cleaned - listed - {None})
     probe = [] if state.get("truncated") else [
         p for p, s in zip(missing, shard_of(missing, shards), strict=True) if s == shard]
 

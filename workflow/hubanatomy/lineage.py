@@ -2,9 +2,14 @@
 
 Decisions, in order (every one is counted in hygiene.json and listed in decisions.csv):
 
-1. A declared parent id is resolved to a model of the snapshot by exact id, else through the
-   crawl's rename map (old id -> new id), else case-insensitively when exactly one model has
-   that spelling. Otherwise it becomes a *virtual* node (case variants of one absent id are one
+0. A declared parent id is cleaned into a repo id or rejected with its reason (parent_ids.py:
+   Hub URLs, leftover markup, placeholders, local paths, datasets); clean_parent_ids off (the
+   paper) takes every id as written.
+1. A declared parent id is resolved to a model of the snapshot by exact id, else by the steps
+   of resolve_parents in their order: through the crawl's rename map (old id -> new id), the
+   table of legacy ids the Hub moved into organisations (bert-base-uncased ->
+   google-bert/bert-base-uncased), or case-insensitively when exactly one model has that
+   spelling. Otherwise it becomes a *virtual* node (case variants of one absent id are one
    node), or, with keep_virtual_parents off (the paper), its edges are dropped.
 2. All declarations of one (parent, child) pair become one edge that keeps every declared
    relation (sorted by precedence) and takes the first as its primary relation (the paper:
@@ -33,6 +38,7 @@ from scipy.sparse.csgraph import connected_components
 
 from hubanatomy import snapshot as snap
 from hubanatomy.ids import IdIndex
+from hubanatomy.parent_ids import REJECTIONS, clean_parent_ids, legacy_model_ids
 from hubanatomy.tags import RELATIONS, UNSPECIFIED
 
 log = logging.getLogger(__name__)
@@ -43,6 +49,7 @@ DEFAULT_VARIANTS = {
     "finetune": ("finetune",),
     "no_merge": ("finetune", "adapter", "quantized", UNSPECIFIED),
 }
+RESOLUTION_STEPS = ("rename", "legacy_id", "case")
 _LATEST = np.iinfo(np.int64).max  # created_at of models without one: never "oldest"
 
 
@@ -51,18 +58,26 @@ class LineageSettings:
     precedence: tuple[str, ...] = ("merge", "adapter", "quantized", "finetune", UNSPECIFIED)
     keep_virtual_parents: bool = True
     variants: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_VARIANTS))
+    clean_parent_ids: bool = True
+    resolve_parents: tuple[str, ...] = RESOLUTION_STEPS
 
     @classmethod
     def from_config(cls, cfg: dict) -> LineageSettings:
         return cls(precedence=tuple(cfg["relation_precedence"]),
                    keep_virtual_parents=bool(cfg["keep_virtual_parents"]),
-                   variants={k: tuple(v) for k, v in cfg["variants"].items()})
+                   variants={k: tuple(v) for k, v in cfg["variants"].items()},
+                   clean_parent_ids=bool(cfg["clean_parent_ids"]),
+                   resolve_parents=tuple(cfg["resolve_parents"]))
 
     def __post_init__(self):
         missing = set(ALL_RELATIONS) - set(self.precedence)
         if missing:
             raise ValueError(f"lineage.relation_precedence must rank every relation; "
                              f"missing: {sorted(missing)}")
+        unknown = set(self.resolve_parents) - set(RESOLUTION_STEPS)
+        if unknown:
+            raise ValueError(f"lineage.resolve_parents: unknown steps {sorted(unknown)}; "
+                             f"the steps are {list(RESOLUTION_STEPS)}")
 
 
 @dataclass
@@ -91,6 +106,8 @@ def build_lineage(models: pl.DataFrame, parents: pl.DataFrame, settings: Lineage
     counts["rows_with_empty_parent"] = parents.filter(empty).height
     decisions.append(_decisions(parents.filter(empty), "empty_parent_dropped"))
     parents = parents.filter(~empty)
+    if settings.clean_parent_ids:
+        parents = _clean_parent_ids(parents, counts, decisions)
     known = pl.col("relation").is_in(ALL_RELATIONS).fill_null(False)
     counts["rows_with_unknown_relation"] = parents.filter(~known).height
     decisions.append(_decisions(parents.filter(~known), "unknown_relation_as_unspecified"))
@@ -104,7 +121,7 @@ def build_lineage(models: pl.DataFrame, parents: pl.DataFrame, settings: Lineage
     declared = declared.filter(pl.col("child_node") >= 0)
 
     declared, virtual_ids, resolve_counts, resolve_decisions = _resolve_parents(
-        declared, models["model_id"], index, renames, settings.keep_virtual_parents)
+        declared, models["model_id"], index, renames, settings)
     counts.update(resolve_counts)
     decisions += resolve_decisions
     n_nodes = n_models + len(virtual_ids)
@@ -146,6 +163,8 @@ def build_lineage(models: pl.DataFrame, parents: pl.DataFrame, settings: Lineage
     hygiene = {
         "settings": {"relation_precedence": list(settings.precedence),
                      "keep_virtual_parents": settings.keep_virtual_parents,
+                     "clean_parent_ids": settings.clean_parent_ids,
+                     "resolve_parents": list(settings.resolve_parents),
                      "variants": {k: list(v) for k, v in settings.variants.items()}},
         "counts": counts,
         "variants": variant_summary,
@@ -170,51 +189,73 @@ def _decisions(frame: pl.DataFrame, decision: str) -> pl.DataFrame:
                         declared.alias("parent_id"), resolved.alias("resolved_parent_id"))
 
 
-def _resolve_parents(declared, model_ids, index, renames, keep_virtual):
+def _clean_parent_ids(parents: pl.DataFrame, counts: dict, decisions: list) -> pl.DataFrame:
+    """Parent ids cleaned into repo ids; rows whose id names no model are dropped, each
+    rejection and cleaning counted and listed."""
+    cleaned = clean_parent_ids(parents["parent_id"])
+    rejected = cleaned["rejection"].is_not_null()
+    examined = parents.with_columns(cleaned_id=cleaned["parent_id"],
+                                    rejection=cleaned["rejection"], cleaning=cleaned["cleaning"])
+    counts["parent_ids_rejected"] = {
+        reason: int((cleaned["rejection"] == reason).sum()) for reason in REJECTIONS}
+    counts["parent_ids_cleaned"] = int((~rejected & cleaned["cleaning"].is_not_null()).sum())
+    for reason in REJECTIONS:
+        decisions.append(_decisions(examined.filter(pl.col("rejection") == reason),
+                                    f"parent_id_rejected_{reason}"))
+    fixed = examined.filter(pl.col("rejection").is_null() & pl.col("cleaning").is_not_null())
+    for cleaning in fixed["cleaning"].unique().sort():
+        decisions.append(_decisions(fixed.filter(pl.col("cleaning") == cleaning).with_columns(
+            resolved_parent_id=pl.col("cleaned_id")), f"parent_id_cleaned_{cleaning}"))
+    n_rejected = int(rejected.sum())
+    if n_rejected:
+        by_reason = ", ".join(f"{n:,} {r}" for r, n in counts["parent_ids_rejected"].items() if n)
+        examples = examined.filter(rejected)["parent_id"].unique(maintain_order=True).head(5)
+        log.warning("%d of %d declared parent ids name no model and are dropped (%s), e.g. %s; "
+                    "all are listed in decisions.csv", n_rejected, parents.height, by_reason,
+                    examples.to_list())
+    return parents.filter(~rejected).with_columns(parent_id=cleaned["parent_id"].filter(~rejected))
+
+
+def _resolve_parents(declared, model_ids, index, renames, settings):
     """Give every declaration a parent_node; returns it, the virtual ids, counts, decisions."""
     n = len(model_ids)
     parent = declared["parent_id"]
     node = index.positions(parent)
     how = np.where(node >= 0, "exact", "").astype(object)
-
-    renamed = np.zeros(len(node), dtype=bool)
-    if renames is not None and renames.height:
-        target = _follow_renames(parent, renames)
-        by_rename = index.positions(target)
-        renamed = (node < 0) & (by_rename >= 0)
-        node = np.where(renamed, by_rename, node)
-        how[renamed] = "rename"
-
-    # case-insensitive, only where exactly one model has that spelling
+    counts = {"resolved_exact": int((node >= 0).sum())}
+    decisions = []
     lower = model_ids.str.to_lowercase()
-    unique_lower = pl.DataFrame({"lower": lower, "node": np.arange(n)}).filter(
-        ~pl.col("lower").is_duplicated())
-    lower_index = IdIndex(unique_lower["lower"])
-    hit = lower_index.positions(parent.str.to_lowercase())
-    by_case = (node < 0) & (hit >= 0)
-    node = np.where(by_case, unique_lower["node"].to_numpy()[np.maximum(hit, 0)], node)
-    how[by_case] = "case"
+    for step in RESOLUTION_STEPS:
+        found = np.full(len(node), -1, dtype=np.int64)
+        if step not in settings.resolve_parents:
+            pass
+        elif step == "rename" and renames is not None and renames.height:
+            found = index.positions(_follow_renames(parent, renames))
+        elif step == "legacy_id":
+            legacy = legacy_model_ids()
+            found = index.positions(parent.replace_strict(
+                legacy["legacy_id"], legacy["current_id"], default=None, return_dtype=pl.String))
+        elif step == "case":  # only where exactly one model has that spelling
+            unique_lower = pl.DataFrame({"lower": lower, "node": np.arange(n)}).filter(
+                ~pl.col("lower").is_duplicated())
+            hit = IdIndex(unique_lower["lower"]).positions(parent.str.to_lowercase())
+            found = np.where(hit >= 0, unique_lower["node"].to_numpy()[np.maximum(hit, 0)], -1)
+        resolved = (node < 0) & (found >= 0)
+        node = np.where(resolved, found, node)
+        how[resolved] = step
+        counts[f"resolved_by_{step}"] = int(resolved.sum())
+        chosen = pl.Series(resolved)
+        decisions.append(_decisions(declared.filter(chosen).with_columns(
+            resolved_parent_id=model_ids.gather(found[resolved])), f"resolved_by_{step}"))
+    counts["ambiguous_case_ids_in_snapshot"] = int(lower.is_duplicated().sum())
 
     absent = node < 0
-    counts = {
-        "resolved_exact": int((how == "exact").sum()),
-        "resolved_by_rename": int(renamed.sum()),
-        "resolved_by_case": int(by_case.sum()),
-        "declarations_of_absent_parents": int(absent.sum()),
-        "ambiguous_case_ids_in_snapshot": int(lower.is_duplicated().sum()),
-    }
+    counts["declarations_of_absent_parents"] = int(absent.sum())
     declared = declared.with_columns(parent_node=pl.Series(node), resolution=pl.Series(
         np.where(absent, "virtual", how).astype(str)))
-    resolved_id = model_ids.gather(np.maximum(node, 0))
-    decisions = [
-        _decisions(declared.filter(pl.Series(renamed)).with_columns(
-            resolved_parent_id=resolved_id.filter(pl.Series(renamed))), "resolved_by_rename"),
-        _decisions(declared.filter(pl.Series(by_case)).with_columns(
-            resolved_parent_id=resolved_id.filter(pl.Series(by_case))), "resolved_by_case"),
-    ]
 
     missing = declared.filter(pl.Series(absent))
-    if not keep_virtual:
+    if not settings.keep_virtual_parents:
         counts["virtual_parents"] = 0
         counts["declarations_dropped_absent_parent"] = missing.height
         decisions.append(_decisions(missing, "dropped_absent_parent"))

@@ -20,7 +20,7 @@ LABELLED_NODES = 150  # beyond this, only the biggest branches are named
 
 def descendant_tree(nodes: pl.DataFrame, edges: pl.DataFrame, start: str,
                     max_nodes: int) -> dict:
-    """The descendants of `start` (all relations), cut to max_nodes by keeping the biggest
+    """The descendants of `start` (along the edges given), cut to max_nodes by keeping the biggest
     branches; omitted children of a kept node become one "+k more" leaf.
 
     Returns kept node indices, their depth and breadth-first parent, the omitted counts, and
@@ -75,7 +75,10 @@ def descendant_tree(nodes: pl.DataFrame, edges: pl.DataFrame, start: str,
 
 def plot_family_tree(nodes: pl.DataFrame, edges: pl.DataFrame, start: str, manifest: dict,
                      png: str | Path, pdf: str | Path | None, max_nodes: int,
-                     title: str) -> None:
+                     title: str, relations=tuple(RELATION_COLOURS)) -> dict:
+    """Draw the descendants of `start` along the edges whose primary relation is in
+    `relations` (the graph variant the title names); returns the tree drawn."""
+    edges = edges.filter(pl.col("primary_relation").is_in(list(relations)))
     tree = descendant_tree(nodes, edges, start, max_nodes)
     positions = _positions(tree)
     kept = tree["kept"]
@@ -114,7 +117,8 @@ def plot_family_tree(nodes: pl.DataFrame, edges: pl.DataFrame, start: str, manif
         ax.text(positions["x"][u], -tree["depth"][u] - 0.06, label, fontsize=6,
                 rotation=rotation, ha="center", va="top", zorder=3)
     ax.set_axis_off()
-    handles = [Line2D([0], [0], color=c, lw=2, label=r) for r, c in RELATION_COLOURS.items()]
+    handles = [Line2D([0], [0], color=c, lw=2, label=r) for r, c in RELATION_COLOURS.items()
+               if r in relations]
     ax.legend(handles=handles, loc="upper right", fontsize=7, frameon=False,
               title="edge = relation", title_fontsize=7)
     shown = len(kept) - 1
@@ -125,6 +129,7 @@ def plot_family_tree(nodes: pl.DataFrame, edges: pl.DataFrame, start: str, manif
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     label_data(fig, manifest, "open circles: parents absent from the snapshot")
     save_figure(fig, png, pdf)
+    return tree
 
 
 def _positions(tree: dict) -> dict:
@@ -168,9 +173,14 @@ def _relation_lookup(edges: pl.DataFrame) -> dict:
 
 def plot_family_size_ccdf(table: pl.DataFrame, manifest: dict, png, pdf=None) -> None:
     fig, ax = new_figure(figsize=(6, 4.5))
-    for variant in table["variant"].unique(maintain_order=True):
+    # variants nest (fine-tune within fine-tune+adapter ...), so their curves can coincide:
+    # each gets its own line style and marker, drawn hollow, for all to stay visible
+    styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1)), "v")]
+    for i, variant in enumerate(table["variant"].unique(maintain_order=True)):
         rows = table.filter(pl.col("variant") == variant)
-        ax.loglog(rows["size"].to_list(), rows["ccdf"].to_list(), marker=".", lw=1,
+        line, marker = styles[i % len(styles)]
+        ax.loglog(rows["size"].to_list(), rows["ccdf"].to_list(), linestyle=line,
+                  marker=marker, markersize=3.5, markerfacecolor="none", lw=1.2, alpha=0.85,
                   label=variant)
     ax.set_xlabel("family size s (models)")
     ax.set_ylabel("share of families with size ≥ s")

@@ -112,7 +112,7 @@ def tree_start(nodes: pl.DataFrame, variant: str, rank: int,
     if named_model:
         found = find_model(nodes, named_model)
         if found is not None:
-            return found, f"The family of {found}"
+            return found, f"The family of {found} ({variant} graph)"
     table = families(nodes, variant)
     if table.height == 0:
         raise ValueError("no families to draw: the snapshot has no models")

@@ -26,8 +26,9 @@ from hubanatomy import snapshot as snap
 from hubanatomy.errors import InputError
 from hubanatomy.ids import IdIndex
 from hubanatomy.jsonl import Reject, read_jsonl
+from hubanatomy.parent_ids import REPO_ID
 from hubanatomy.progress import Progress
-from hubanatomy.tags import REPO_ID, declared_parents, trait_lists
+from hubanatomy.tags import declared_parents, trait_lists
 
 log = logging.getLogger(__name__)
 

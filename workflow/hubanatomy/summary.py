@@ -76,16 +76,19 @@ def read_arxiv_categories(path: str | Path) -> pl.DataFrame:
                                                "categories": pl.String})
 
 
-def top_tens(snapshot_dir: str | Path, n: int = 10,
+def top_tens(snapshot_dir: str | Path, lineage_nodes: pl.DataFrame, n: int = 10,
              arxiv_categories: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per (panel, rank): value, count, share and its denominator. With the table of
-    arXiv categories (arxiv.categories_table), the arXiv panel shows primary categories of the
-    linked papers instead of the most linked papers."""
+    """One row per (panel, rank): value, count, share and its denominator. Parents are counted
+    by their direct children in the lineage (lineage_nodes: model_id, children), with parent ids
+    resolved as in top_parents.csv. With the table of arXiv categories
+    (arxiv.categories_table), the arXiv panel shows primary categories of the linked papers
+    instead of the most linked papers."""
     models = _read(snapshot_dir, snap.MODELS, ["model_id", "downloads", "pipeline_tag",
                                                "library_name", "licenses", "languages",
                                                "datasets", "arxiv"])
-    parents = _read(snapshot_dir, snap.PARENTS, ["child_id", "parent_id"])
     total = models.height
+    children = (lineage_nodes.filter(pl.col("children") > 0)
+                .select(pl.col("model_id").repeat_by("children").explode()))
 
     def exploded(column: str) -> pl.DataFrame:
         return models.select(column).explode(column).drop_nulls()
@@ -99,8 +102,7 @@ def top_tens(snapshot_dir: str | Path, n: int = 10,
         .with_columns(pl.col("value").map_elements(language_name, return_dtype=pl.String)),
         "libraries": _top(models.select("library_name").drop_nulls(), "library_name", n,
                           int(models["library_name"].is_not_null().sum())),
-        "parents": _top(parents.unique(["child_id", "parent_id"]).select("parent_id"),
-                        "parent_id", n, total),
+        "parents": _top(children, "model_id", n, total),
         "datasets": _top(exploded("datasets"), "datasets", n, total),
         "arxiv": _top(exploded("arxiv"), "arxiv", n, total),
         ARXIV_CATEGORIES: None if arxiv_categories is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from hubanatomy.plotting import label_data, new_figure, save_figure, shorten
 from hubanatomy.summary import ARXIV_CATEGORIES, PANEL_TITLES, PANELS
@@ -34,7 +35,7 @@ def plot_top_tens(table: pl.DataFrame, manifest: dict, png: str | Path,
         ax.set_xlabel(f"% of {SHARE_UNITS[panel]}" if use_share else "models"
                       if panel != "downloads" else "downloads")
         if panel == "downloads":
-            ax.set_xscale("log")
+            _log_count_axis(ax, values.to_list())
         for y, v in zip(positions, values.to_list(), strict=True):
             ax.text(v, y, f" {v:.1f}%" if use_share else f" {v:,.0f}", va="center",
                     fontsize=7)
@@ -42,6 +43,25 @@ def plot_top_tens(table: pl.DataFrame, manifest: dict, png: str | Path,
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     label_data(fig, manifest)
     save_figure(fig, png, pdf)
+
+
+def _compact(x: float, _pos=None) -> str:
+    for factor, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if x >= factor:
+            return f"{x / factor:g}{suffix}"
+    return f"{x:g}"
+
+
+def _log_count_axis(ax, values: list[float]) -> None:
+    """A log axis for counts with a few compact labels (1k, 10M): the default labels of the
+    minor ticks overlap when the counts span less than a decade or two."""
+    ax.set_xscale("log")
+    positive = [v for v in values if v > 0]
+    if positive:
+        ax.set_xlim(min(positive) / 2, max(positive) * 4)  # room for the value labels
+    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=5))
+    ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_created_histogram(months: pl.DataFrame, manifest: dict, png: str | Path,

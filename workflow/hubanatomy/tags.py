@@ -16,8 +16,6 @@ from hubanatomy.languages import normalise_language_tags
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 UNSPECIFIED = "unspecified"
 BASE_MODEL = "base_model:"
-# a Hub repo id: "name" (legacy, no namespace) or "namespace/name"
-REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)?$"
 
 PREFIXED_LISTS = {  # column -> (tag prefix, lowercase the value)
     "licenses": ("license:", True),
@@ -48,45 +46,37 @@ def trait_lists(frame: pl.DataFrame, tags: str = "tags") -> pl.DataFrame:
 
 def declared_parents(frame: pl.DataFrame, child: str = "model_id",
                      tags: str = "tags") -> tuple[pl.DataFrame, dict]:
-    """One row per declared (child_id, parent_id, relation) from base_model tags, and counts of
-    what was set aside (malformed tags, invalid ids, unknown relation names)."""
+    """One row per declared (child_id, parent_id, relation) from base_model tags, the parent id
+    as written (the lineage cleans or rejects it, parent_ids.py), and counts of the tags whose
+    relation name is unknown (kept as unspecified)."""
     long = (frame.select(pl.col(child).alias("child_id"), pl.col(tags))
             .explode(tags)
             .filter(pl.col(tags).str.starts_with(BASE_MODEL))
-            .with_columns(parts=pl.col(tags).str.slice(len(BASE_MODEL)).str.split(":")))
-    n_parts = pl.col("parts").list.len()
+            .with_columns(rest=pl.col(tags).str.slice(len(BASE_MODEL))))
+    # "<relation>:<id>" or "<id>"; the id itself may hold a colon (a URL)
+    word = pl.col("rest").str.extract(r"^([A-Za-z_]+):", 1)
+    typed = word.is_not_null() & ~word.str.to_lowercase().is_in(["http", "https"])
     long = long.with_columns(
-        relation=pl.when(n_parts == 2).then(pl.col("parts").list.first()),
-        parent_id=pl.when(n_parts <= 2).then(pl.col("parts").list.last().str.strip_chars()),
+        relation=pl.when(typed).then(word.str.to_lowercase()),
+        parent_id=pl.when(typed).then(pl.col("rest").str.slice(word.str.len_chars() + 1))
+        .otherwise(pl.col("rest")).str.strip_chars(),
     )
-    malformed = long.filter((n_parts > 2) | (pl.col("parent_id").fill_null("") == ""))
-    long = long.join(malformed.select("child_id", tags), on=["child_id", tags], how="anti",
-                     maintain_order="left")
-    invalid = long.filter(~pl.col("parent_id").str.contains(REPO_ID))
-    long = long.filter(pl.col("parent_id").str.contains(REPO_ID))
     unknown_relation = long.filter(pl.col("relation").is_not_null()
                                    & ~pl.col("relation").is_in(RELATIONS))
     long = long.with_columns(
         relation=pl.when(pl.col("relation").is_in(RELATIONS)).then(pl.col("relation"))
         .when(pl.col("relation").is_not_null()).then(pl.lit(UNSPECIFIED)))
 
-    typed = (long.filter(pl.col("relation").is_not_null())
-             .select("child_id", "parent_id", "relation").unique(maintain_order=True))
+    typed_rows = (long.filter(pl.col("relation").is_not_null())
+                  .select("child_id", "parent_id", "relation").unique(maintain_order=True))
     generic = (long.filter(pl.col("relation").is_null())
                .select("child_id", "parent_id").unique(maintain_order=True)
-               .join(typed.select("child_id", "parent_id"), on=["child_id", "parent_id"],
+               .join(typed_rows.select("child_id", "parent_id"), on=["child_id", "parent_id"],
                      how="anti", maintain_order="left")
                .with_columns(relation=pl.lit(UNSPECIFIED)))
-    parents = pl.concat([typed, generic]).with_columns(origin=pl.lit("tag"))
-    counts = {
-        "base_model_tags": long.height + malformed.height + invalid.height,
-        "malformed_base_model_tags": malformed.height,
-        "invalid_parent_ids": invalid.height,
-        "unknown_relation_tags": unknown_relation.height,
-    }
+    parents = pl.concat([typed_rows, generic]).with_columns(origin=pl.lit("tag"))
+    counts = {"base_model_tags": long.height, "unknown_relation_tags": unknown_relation.height}
     examples = {
-        "malformed_base_model_tags": malformed.head(5).select("child_id", tags).rows(),
-        "invalid_parent_ids": invalid.head(5).select("child_id", "parent_id").rows(),
         "unknown_relation_tags": unknown_relation.head(5).select("child_id", tags).rows(),
     }
     return parents, {"counts": counts, "examples": examples}

@@ -176,6 +176,7 @@ rule plot_family_tree_rank:
         rank=r"[1-9][0-9]*",
     params:
         variant=LINEAGE_CONFIG["family_variant"],
+        relations=LINEAGE_CONFIG["variants"][LINEAGE_CONFIG["family_variant"]],
         max_nodes=LINEAGE_CONFIG["tree_max_nodes"],
     log:
         log_path("plot_family_tree_rank{rank}"),
@@ -195,6 +196,7 @@ rule plot_family_tree_named:
         pdf=pdf_of(FIGURES["family_tree_named"]),
     params:
         variant=LINEAGE_CONFIG["family_variant"],
+        relations=LINEAGE_CONFIG["variants"][LINEAGE_CONFIG["family_variant"]],
         max_nodes=LINEAGE_CONFIG["tree_max_nodes"],
         named_model=LINEAGE_CONFIG["named_model"],
         fallback_rank=LINEAGE_CONFIG["named_fallback_rank"],

@@ -56,6 +56,7 @@ rule tabulate_top_tens:
     input:
         **SNAPSHOT_FILES,
         **TOP_TENS_ARXIV_INPUT,
+        nodes=LINEAGE_FILES["nodes"],
     output:
         table=TABLES["top_tens"],
     params:

@@ -15,7 +15,7 @@ def main():
     rank = int(wildcards.rank) if hasattr(wildcards, "rank") else p.fallback_rank
     start, title = tree_start(nodes, p.variant, rank, named)
     plot_family_tree(nodes, edges, start, read_manifest(i.manifest.rsplit("/", 1)[0]),
-                     o.png, o.pdf, p.max_nodes, title)
+                     o.png, o.pdf, p.max_nodes, title, relations=p.relations)
 
 
 run_script(snakemake, main)  # noqa: F821
