@@ -12,8 +12,10 @@ from hubanatomy.replication import (
     COLUMNS,
     NOT_COMPARABLE,
     NOT_YET,
+    NOT_AVAILABLE,
     drift_values,
     foundation_values,
+    lineage_values,
     ordering_values,
     paper_numbers,
     replication_table,
@@ -128,3 +130,90 @@ def test_drift_values_take_the_all_edges_variant_for_v1():
     assert values["drift.card_length.mean.parent"] == 9773
     assert values["drift.card_length.edges"] == 558385
     assert values["drift.card_length.finetune.child"] == 4800
+
+
+def _verdicts(part: pl.DataFrame) -> dict[str, dict]:
+    return {r["key"]: r for r in replication_table([part], simulated=False).iter_rows(named=True)}
+
+
+def test_a_value_without_its_inputs_says_why_instead_of_comparing_zero(tmp_path):
+    """Models without licenses, languages, libraries or cards: their rows are not available,
+    with the reason, and never 'differs' from the paper."""
+    raw = tmp_path / "models.jsonl"
+    raw.write_text("\n".join(json.dumps({"id": f"a/{i}", "tags": []}) for i in range(5)) + "\n")
+    normalise(raw, tmp_path / "snap", {"kind": "snapshot"})
+    part = foundation_values(tmp_path / "snap" / "models.parquet",
+                             tmp_path / "snap" / "cards.parquet")
+    rows = _verdicts(part)
+    assert rows["data.models_total"]["ours"] == "5"
+    for key in ("top.licenses.apache-2.0.share", "top.licenses.distinct_tags",
+                "top.languages.English.share", "top.libraries.transformers.share"):
+        assert rows[key]["verdict"].startswith(f"{NOT_AVAILABLE}: no model of this snapshot"), key
+        assert rows[key]["ours"] == ""
+    assert rows["data.share_with_card"]["verdict"] == (
+        f"{NOT_AVAILABLE}: no card of this snapshot was fetched")
+
+
+def _lineage(relations: list[str]):
+    from hubanatomy.lineage import LineageSettings, build_lineage
+    ids = ["root", *(f"c/{i}" for i in range(len(relations)))]
+    models = pl.DataFrame({"model_id": ids, "created_at": [None] * len(ids)},
+                          schema={"model_id": pl.String, "created_at": pl.Datetime("us", "UTC")})
+    parents = pl.DataFrame({"child_id": ids[1:], "parent_id": ["root"] * len(relations),
+                            "relation": relations, "origin": ["tag"] * len(relations)})
+    return build_lineage(models, parents, LineageSettings())
+
+
+def test_untyped_edges_have_their_own_row_never_a_difference():
+    generic = _lineage(["unspecified"] * 3)
+    rows = _verdicts(lineage_values(generic.nodes, generic.edges))
+    assert rows["lineage.edges"]["ours"] == "3"
+    assert rows["lineage.edges.unspecified"]["ours"] == "3"
+    for kind in ("finetune", "merge", "adapter", "quantized"):
+        assert "untyped" in rows[f"lineage.edges.{kind}"]["verdict"], kind
+        assert rows[f"lineage.edges.{kind}"]["ours"] == ""
+
+    mixed = _lineage(["finetune", "merge", "unspecified", "unspecified"])
+    rows = _verdicts(lineage_values(mixed.nodes, mixed.edges))
+    assert rows["lineage.edges.merge"]["ours"] == "1"  # typed merges only
+    assert "gives 3" in rows["lineage.edges.merge"]["definition"]  # 4 - 1 finetune
+    assert rows["lineage.edges.unspecified"]["ours"] == "2"
+    assert rows["lineage.edges.quantized"]["ours"] == "0"  # typed edges exist: a real zero
+
+
+def test_drift_rows_without_edges_are_not_available():
+    rates = pl.DataFrame({"trait": ["licenses"], "relation": ["all"], "variant": ["all"],
+                          "mutation_rate": [None], "n_edges": [0]},
+                         schema_overrides={"mutation_rate": pl.Float64})
+    numeric = pl.DataFrame({
+        "measure": ["card_length_chars"], "relation": ["all"], "variant": ["all"],
+        "parent": [None], "child": [None], "difference": [None], "n_edges": [0]},
+        schema_overrides={"parent": pl.Float64, "child": pl.Float64, "difference": pl.Float64})
+    rows = _verdicts(drift_values(rates, numeric))
+    assert rows["drift.mutation_rate.v1.licenses"]["verdict"] == (
+        f"{NOT_AVAILABLE}: no edge of the all graph where parent and child both list licenses")
+    for key in ("drift.card_length.edges", "drift.card_length.mean.parent"):
+        assert rows[key]["verdict"].startswith(f"{NOT_AVAILABLE}: no edge where parent and "
+                                               "child both have a card"), key
+
+
+def test_ranks_only_for_values_in_the_order():
+    rows = pl.DataFrame({
+        "trait": ["licenses"], "variant": ["all"], "weighting": ["weighted"], "method": ["exact"],
+        "rank": [1], "value": ["mit"], "arcs_consistent": [3], "arcs_total": [4],
+        "arcs_share": [0.75], "mutations_share": [0.8]})
+    verdicts = _verdicts(ordering_values(rows))
+    assert verdicts["ordering.v1.licenses.weighted.rank.mit"]["ours"] == "1"
+    ranks = [k for k in verdicts if k.startswith("ordering.v1.licenses.weighted.rank.")
+             and k != "ordering.v1.licenses.weighted.rank.mit"]
+    assert ranks
+    for key in ranks:
+        assert "takes part in no transition" in verdicts[key]["verdict"]
+    # a trait without any order: every row of it says so
+    languages = [k for k in verdicts if k.startswith("ordering.v1.languages.")]
+    assert languages and all("no languages transition" in verdicts[k]["verdict"]
+                             for k in languages)
+    # top n chosen among all values: the definition says how it differs from the paper's
+    by_models = _verdicts(ordering_values(rows, values_from="models"))
+    assert "the paper: among values in at least one transition" in by_models[
+        "ordering.v1.licenses.weighted.arcs.total"]["definition"]

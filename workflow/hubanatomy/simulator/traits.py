@@ -130,7 +130,12 @@ def _sample_roots(lin, cal, n_roots, directed, rng) -> Traits:
     extra = _sample_lists(rng, n_roots, np.full(n_roots, 0.7), 4, len(EXTRA_TAGS), None)
 
     card = raw["card"]
-    has_card = rng.random(n_roots) < card["share_roots"]
+    children = np.bincount(lin.parents.values, minlength=n)[:n_roots]
+    share_parents = card["share_parents"] if directed else card["share_in_lineage_neutral"]
+    share = np.where(children > 0, share_parents, card["share_unlinked"])
+    if directed:
+        share = np.where(children >= card["documented_from_children"], 1.0, share)
+    has_card = rng.random(n_roots) < share
     auto_rate = card["auto_generated_roots"] if directed else card["auto_generated_neutral"]
     auto_card = has_card & (rng.random(n_roots) < auto_rate)
     n_par = _paragraph_counts(rng, card, n_roots, popular) * (has_card & ~auto_card)
@@ -376,7 +381,7 @@ def _inherit_tags(rng, tags, parent, relation, directed, mut):
 
 def _inherit_cards(rng, t, parent, relation, card, directed, mut, popular):
     size = len(parent)
-    share = card["share_children"] if directed else card["share_roots"]
+    share = card["share_edge_children"] if directed else card["share_in_lineage_neutral"]
     has_card = rng.random(size) < share
     if directed:
         auto_p = np.array([card["auto_generated_children"][r] for r in RELATIONS])[relation]
