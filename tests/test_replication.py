@@ -10,9 +10,9 @@ import pytest
 from hubanatomy.normalise import normalise
 from hubanatomy.replication import (
     COLUMNS,
+    NOT_AVAILABLE,
     NOT_COMPARABLE,
     NOT_YET,
-    NOT_AVAILABLE,
     drift_values,
     foundation_values,
     lineage_values,
