@@ -353,8 +353,9 @@ def test_rate_limits_answer_429_per_window_with_parsable_headers(raw_dir, data):
     faults = Faults(api_limit=3, resolver_limit=2, window_seconds=10)
     with HubEmulator(raw_dir, faults, clock=lambda: now[0]) as emulator, \
             httpx2.Client(timeout=10.0) as c:
+        with_card = next(m for m in data["listed"] if data["cards"][m]["status"] == "ok")
         api = f"{emulator.url}/api/models/{data['ids'][0]}"
-        card = f"{emulator.url}/{data['ids'][0]}/resolve/main/README.md"
+        card = f"{emulator.url}/{with_card}/resolve/main/README.md"
         remaining = []
         for _ in range(3):
             r = c.get(api)

@@ -768,12 +768,13 @@ def archive_to_raw(files: list[str | Path], out_dir: str | Path, source: dict,
                     _check_ids(path, batch)
                 models, cards, bad, starts_with_fragment = _convert_batch(
                     batch, path.name, stats, None if _is_parquet(path) else invalid_utf8)
-                for frame in bad:
-                    problems.add(frame)
-                writer.write_models(part, models)
+                # the previous batch's last card first: problems stay in row order
                 if pending is not None:
                     _write_cards(writer, pending, starts_with_fragment, path.name, problems,
                                  stats)
+                for frame in bad:
+                    problems.add(frame)
+                writer.write_models(part, models)
                 pending = None if cards is None else (part, cards)
                 part += 1
                 file_rows += batch.height
