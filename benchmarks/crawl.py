@@ -21,11 +21,11 @@ from pathlib import Path
 
 from laps import Laps
 
-from hubanatomy import raw
-from hubanatomy.crawl import CrawlSettings, crawl_list, run_crawl
-from hubanatomy.hub_emulator import Faults, HubEmulator
+from hubanatomy.acquire.crawl import CrawlSettings, crawl_list, run_crawl
+from hubanatomy.emulator.hub import Faults, HubEmulator
 from hubanatomy.logs import setup_logging
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot import raw
 
 
 def serve(raw_root: str, faults: Faults, pipe) -> None:

@@ -17,9 +17,11 @@ import resource
 import polars as pl
 from laps import Laps
 
-from hubanatomy import drift
-from hubanatomy.lineage import LineageSettings, build_lineage
-from hubanatomy.trait_labels import SET_TRAITS, label_traits
+from hubanatomy.drift import measures as drift
+from hubanatomy.drift.edges import all_drift_edges, split_variants
+from hubanatomy.drift.labels import SET_TRAITS, label_traits
+from hubanatomy.lineage.build import LineageSettings, build_lineage
+from hubanatomy.stats.tables import finalise_tests
 
 
 def main() -> None:
@@ -36,7 +38,7 @@ def main() -> None:
     lap = laps.lap
     traits = label_traits(args.snapshot)
     lap("label_traits")
-    frames = drift.split_variants(drift.all_drift_edges(
+    frames = split_variants(all_drift_edges(
         lineage.edges, lineage.nodes, traits,
         {v: list(settings.variants[v]) for v in ("all", "finetune")}), ["all", "finetune"])
     lap("drift_edges")
@@ -49,7 +51,7 @@ def main() -> None:
     for trait in SET_TRAITS:
         parts.append(drift.transition_analysis(frames, traits, trait, 20, args.replicates, 1)[1])
     lap("transitions")
-    tests = drift.finalise_tests(parts)
+    tests = finalise_tests(parts)
     print(json.dumps({
         "edges": {v: f.height for v, f in frames.items()},
         "tests": tests.height, "seconds": laps.total(),

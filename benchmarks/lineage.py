@@ -16,7 +16,7 @@ import time
 
 import polars as pl
 
-from hubanatomy.lineage import LineageSettings, build_lineage, write_lineage
+from hubanatomy.lineage.build import LineageSettings, build_lineage, write_lineage
 
 
 def main() -> None:

@@ -28,11 +28,7 @@ import numpy as np
 import polars as pl
 from simulate_and_normalise import _peak_gb, measure
 
-from hubanatomy.archive import (
-    ARCHIVE_COLUMNS,
-    CARD_COLUMNS,
-    write_release_csv,
-)
+from hubanatomy.acquire.archive import ARCHIVE_COLUMNS, CARD_COLUMNS, write_release_csv
 
 RELEASE_ROWS = 1_860_411
 CHUNK = 50_000
@@ -159,7 +155,7 @@ def write_release(path: Path, rows: int, seed: int = 1) -> dict:
 
 
 def _convert(csv: str, raw: str, queue) -> None:
-    from hubanatomy.archive import convert_local_archive
+    from hubanatomy.acquire.archive import convert_local_archive
 
     start = time.perf_counter()
     report = convert_local_archive([Path(csv)], raw)
@@ -168,7 +164,7 @@ def _convert(csv: str, raw: str, queue) -> None:
 
 
 def _normalise(raw: str, out: str, queue) -> None:
-    from hubanatomy.normalise import normalise, source_record
+    from hubanatomy.snapshot.normalise import normalise, source_record
 
     start = time.perf_counter()
     manifest = normalise(raw, out, source_record({"kind": "snapshot"}, raw))

@@ -17,9 +17,9 @@ import resource
 import polars as pl
 from laps import Laps
 
-from hubanatomy.lineage import DEFAULT_VARIANTS, LineageSettings, build_lineage
-from hubanatomy.motifs import motif_table, sample_all_pairs
-from hubanatomy.similarity import (
+from hubanatomy.lineage.build import DEFAULT_VARIANTS, LineageSettings, build_lineage
+from hubanatomy.similarity.motifs import motif_table, sample_all_pairs
+from hubanatomy.similarity.score import (
     read_dna,
     score_all,
     similarity_table,

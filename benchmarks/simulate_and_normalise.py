@@ -28,7 +28,7 @@ def _simulate(models: int, seed: int, scenario: str, out: str, queue) -> None:
 
 
 def _normalise(raw: str, out: str, queue) -> None:
-    from hubanatomy.normalise import normalise, source_record
+    from hubanatomy.snapshot.normalise import normalise, source_record
 
     start = time.perf_counter()
     manifest = normalise(raw, out, source_record({"kind": "simulated"}, raw))

@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hubanatomy import drift
-from hubanatomy.lineage import LineageSettings, build_lineage
-from hubanatomy.normalise import normalise, source_record
+from hubanatomy.drift import measures as drift
+from hubanatomy.drift.edges import drift_edges
+from hubanatomy.drift.labels import SET_TRAITS, label_traits
+from hubanatomy.lineage.build import LineageSettings, build_lineage
 from hubanatomy.simulator import simulate
-from hubanatomy.trait_labels import SET_TRAITS, label_traits
+from hubanatomy.snapshot.normalise import normalise, source_record
+from hubanatomy.stats.tables import finalise_tests
 
 BOTH = ("all", "finetune")
 DIRECTED = "more one-directional than chance (one-sided)"
@@ -55,12 +57,12 @@ def run_tests(work: Path, models: int, seed: int, scenario: str, replicates: int
                                             columns=["model_id", "created_at"]),
                             pl.read_parquet(snap / "parents.parquet"), settings)
     traits = label_traits(snap)
-    frames = {v: drift.drift_edges(lineage.edges, lineage.nodes, traits, v,
+    frames = {v: drift_edges(lineage.edges, lineage.nodes, traits, v,
                                    list(settings.variants[v])) for v in ("all", "finetune")}
     parts = [drift.drift_tests(frames, replicates, seed)]
     for trait in SET_TRAITS:
         parts.append(drift.transition_analysis(frames, traits, trait, 20, replicates, seed)[1])
-    return drift.finalise_tests(parts)
+    return finalise_tests(parts)
 
 
 def main() -> None:

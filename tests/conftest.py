@@ -22,10 +22,10 @@ def simulated_lineage(root: Path, models: int, seed: int, scenario: str):
     root/snap: (lineage, traits, lineage settings), the inputs of the drift stages."""
     import polars as pl
 
-    from hubanatomy.lineage import LineageSettings, build_lineage
-    from hubanatomy.normalise import normalise, source_record
+    from hubanatomy.drift.labels import label_traits
+    from hubanatomy.lineage.build import LineageSettings, build_lineage
     from hubanatomy.simulator import simulate
-    from hubanatomy.trait_labels import label_traits
+    from hubanatomy.snapshot.normalise import normalise, source_record
 
     simulate(models, seed, scenario, root / "raw")
     normalise(root / "raw", root / "snap", source_record({"kind": "simulated"}, root / "raw"))

@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 import yaml
 
-from hubanatomy.archive import write_archive
-from hubanatomy.hub_emulator import Faults, HubEmulator
-from hubanatomy.normalise import normalise, source_record
+from hubanatomy.acquire.archive import write_archive
+from hubanatomy.emulator.hub import Faults, HubEmulator
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot.normalise import normalise, source_record
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2"]

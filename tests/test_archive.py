@@ -1,4 +1,4 @@
-"""hubanatomy.archive: the paper's released dataset schema both ways, and its download.
+"""hubanatomy.acquire.archive: the paper's released dataset schema both ways, and its download.
 
 The round trip simulated raw -> write_archive -> archive_to_raw -> normalise must give the same
 canonical snapshot as normalising the simulated raw directly, on every column the archive
@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hubanatomy.archive import (
+from hubanatomy.acquire.archive import (
     ARCHIVE_COLUMNS,
     CARD_COLUMNS,
     CUT_CARD,
@@ -33,8 +33,8 @@ from hubanatomy.archive import (
     write_archive,
 )
 from hubanatomy.errors import InputError
-from hubanatomy.normalise import normalise
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot.normalise import normalise
 
 MODELS = 2000
 SOURCE = {"kind": "archive", "repo_id": "test/archive"}
@@ -415,7 +415,7 @@ def test_invalid_utf8_in_a_csv_is_counted_not_replaced_silently(sim_raw, tmp_pat
 def test_invalid_utf8_offset_agrees_with_python_across_block_sizes(tmp_path):
     import random
 
-    from hubanatomy.archive import invalid_utf8_offset
+    from hubanatomy.acquire.archive import invalid_utf8_offset
 
     rng = random.Random(5)
     path = tmp_path / "x.csv"
@@ -436,7 +436,7 @@ def test_invalid_utf8_offset_agrees_with_python_across_block_sizes(tmp_path):
 
 
 def test_an_integer_model_id_column_is_rejected_not_taken_as_ids(sim_raw, tmp_path):
-    from hubanatomy.normalise import NormaliseError
+    from hubanatomy.snapshot.normalise import NormaliseError
 
     [path] = write_archive(sim_raw, tmp_path / "a", fmt="parquet")
     frame = pl.read_parquet(path).head(300).with_columns(model_id=pl.int_range(300))
@@ -607,7 +607,7 @@ def test_the_command_normalises_archive_files(sim_raw, sim_snapshot, tmp_path, f
     assert (tmp_path / "kept" / PROBLEMS_CSV).is_file()
     assert_same(snapshot(out)["models"], sim_snapshot["models"])
     # without a suffix the first bytes tell: parquet's magic, a CSV header, JSON lines
-    from hubanatomy.archive import archive_files
+    from hubanatomy.acquire.archive import archive_files
 
     bare = tmp_path / "release"
     bare.write_bytes(path.read_bytes())
@@ -619,7 +619,7 @@ def test_the_command_normalises_archive_files(sim_raw, sim_snapshot, tmp_path, f
 def test_a_folder_of_two_tables_is_refused_naming_the_files(sim_raw, tmp_path, capsys,
                                                             monkeypatch):
     from hubanatomy import cli
-    from hubanatomy.archive import archive_files
+    from hubanatomy.acquire.archive import archive_files
 
     folder = tmp_path / "release"
     write_archive(sim_raw, folder, fmt="csv")
@@ -670,7 +670,7 @@ def dataset_repo(sim_raw, tmp_path_factory) -> Path:
 
 def test_download_reproduces_the_repo_at_a_pinned_commit(sim_raw, sim_snapshot, dataset_repo,
                                                          tmp_path):
-    from hubanatomy.hub_emulator import HubEmulator
+    from hubanatomy.emulator.hub import HubEmulator
 
     with HubEmulator(sim_raw, datasets={REPO: dataset_repo}) as hub:
         report = download_archive(REPO, "main", tmp_path / "raw", endpoint=hub.url,
@@ -686,7 +686,7 @@ def test_download_reproduces_the_repo_at_a_pinned_commit(sim_raw, sim_snapshot, 
     assert sorted(source["files"]) == ["data/train-00000-of-00002.parquet",
                                        "data/train-00001-of-00002.parquet"]
     for name, digest in source["files"].items():
-        from hubanatomy.snapshot import sha256_file
+        from hubanatomy.snapshot.files import sha256_file
         assert digest == sha256_file(dataset_repo / name)
     assert again["source"]["commit"] == commit and again["source"]["files"] == source["files"]
     manifest = json.loads((tmp_path / "raw" / "raw_manifest.json").read_text())
@@ -698,7 +698,7 @@ def test_download_reproduces_the_repo_at_a_pinned_commit(sim_raw, sim_snapshot, 
 
 
 def test_download_csv_archive(sim_raw, sim_snapshot, tmp_path):
-    from hubanatomy.hub_emulator import HubEmulator
+    from hubanatomy.emulator.hub import HubEmulator
 
     repo = tmp_path / "repo"
     write_archive(sim_raw, repo, fmt="csv", shards=2)
@@ -713,7 +713,7 @@ def test_download_csv_archive(sim_raw, sim_snapshot, tmp_path):
 
 
 def test_download_errors_are_clear(sim_raw, dataset_repo, tmp_path):
-    from hubanatomy.hub_emulator import HubEmulator
+    from hubanatomy.emulator.hub import HubEmulator
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -741,7 +741,7 @@ def test_a_download_that_does_not_match_the_listed_hash_stops(sim_raw, tmp_path,
     other bytes (altered, corrupt) stops the run, naming both hashes."""
     import shutil
 
-    from hubanatomy.hub_emulator import HubEmulator
+    from hubanatomy.emulator.hub import HubEmulator
 
     repo = tmp_path / "repo"
     [path] = write_archive(sim_raw, repo, fmt=fmt)
@@ -830,7 +830,7 @@ class _RecordingHandler(BaseHTTPRequestHandler):
 
 
 def test_token_is_sent_and_never_logged(sim_raw, dataset_repo, tmp_path, monkeypatch, caplog):
-    from hubanatomy.hub_emulator import HubEmulator
+    from hubanatomy.emulator.hub import HubEmulator
 
     token = "hf_SecretTokenThatMustNotLeak1234567890"
     monkeypatch.setenv("HF_TOKEN", token)

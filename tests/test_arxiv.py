@@ -12,7 +12,7 @@ import orjson
 import polars as pl
 import pytest
 
-from hubanatomy import arxiv
+from hubanatomy.acquire import arxiv
 from hubanatomy.errors import InputError
 
 # an id_list answer as export.arxiv.org gives it (abridged: two entries, one old-style)
@@ -364,7 +364,7 @@ def _snapshot(tmp_path):
 
 
 def test_summary_panel_counts_linked_papers_by_primary_category(tmp_path):
-    from hubanatomy.summary import read_arxiv_categories, summary_panels, top_tens
+    from hubanatomy.summary.tables import read_arxiv_categories, summary_panels, top_tens
 
     snap = _snapshot(tmp_path)
     links = arxiv.linked_arxiv_ids(snap / "models.parquet")
@@ -397,8 +397,8 @@ def test_summary_panel_counts_linked_papers_by_primary_category(tmp_path):
 
 
 def test_summary_figure_draws_the_categories_panel(tmp_path):
-    from hubanatomy.summary import summary_panels, top_tens
-    from hubanatomy.summary_plots import plot_top_tens
+    from hubanatomy.summary.plots import plot_top_tens
+    from hubanatomy.summary.tables import summary_panels, top_tens
 
     snap = _snapshot(tmp_path)
     categories = pl.DataFrame({"arxiv_id": ["2301.00001", "2301.00002"],

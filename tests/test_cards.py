@@ -1,4 +1,4 @@
-"""hubanatomy.cards: word counts, card features and front-matter parents."""
+"""hubanatomy.snapshot.cards: word counts, card features and front-matter parents."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import string
 import polars as pl
 import pytest
 
-from hubanatomy.cards import (
+from hubanatomy.snapshot.cards import (
     broken_front_matter,
     card_features,
     count_words,

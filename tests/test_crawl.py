@@ -19,11 +19,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from hubanatomy import raw
-from hubanatomy.crawl import CrawlError, CrawlSettings, crawl_cards, crawl_list, run_crawl
-from hubanatomy.hub_emulator import Faults, HubEmulator
-from hubanatomy.normalise import normalise, source_record
+from hubanatomy.acquire.crawl import CrawlError, CrawlSettings, crawl_cards, crawl_list, run_crawl
+from hubanatomy.emulator.hub import Faults, HubEmulator
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot import raw
+from hubanatomy.snapshot.normalise import normalise, source_record
 
 MODELS = 1200
 FAULTS = Faults(api_limit=40, resolver_limit=600, window_seconds=1.0, error_rate=0.05,
@@ -319,7 +319,7 @@ def test_changing_the_number_of_shards_moves_every_record(source, source_snapsho
 
 def test_a_reshard_killed_while_swapping_is_finished_by_the_rerun(source, source_snapshot,
                                                                    tmp_path, monkeypatch):
-    from hubanatomy import crawl
+    from hubanatomy.acquire import crawl
 
     root = tmp_path / "crawl"
     with HubEmulator(source) as hub:
@@ -345,7 +345,7 @@ def test_a_reshard_killed_while_swapping_is_finished_by_the_rerun(source, source
 
 def test_credentials_in_the_endpoint_are_used_but_never_written(source, tmp_path, monkeypatch,
                                                                 caplog):
-    from hubanatomy.snapshot import describe
+    from hubanatomy.snapshot.files import describe
 
     token = "hf_SecretCrawlTokenThatMustNotLeak42"
     monkeypatch.setenv("HF_TOKEN", token)

@@ -1,4 +1,4 @@
-"""hubanatomy.drift: mutation rates, transitions, numeric drifts and their tests.
+"""hubanatomy.drift.measures: mutation rates, transitions, numeric drifts and their tests.
 
 Hand-made edge frames (the shape drift_edges produces) check every definition against values
 worked out by hand or by plain-Python references; the simulator's directed and neutral
@@ -14,10 +14,12 @@ import polars as pl
 import pytest
 from conftest import simulated_lineage
 
-from hubanatomy import drift
-from hubanatomy.inference import MIN_FAMILIES
-from hubanatomy.lineage import LineageSettings, build_lineage
-from hubanatomy.trait_labels import SET_TRAITS
+from hubanatomy.drift import measures as drift
+from hubanatomy.drift.edges import all_drift_edges, drift_edges, split_variants
+from hubanatomy.drift.labels import SET_TRAITS
+from hubanatomy.lineage.build import LineageSettings, build_lineage
+from hubanatomy.stats.inference import MIN_FAMILIES
+from hubanatomy.stats.tables import TEST_COLUMNS, finalise_tests
 
 LISTS = ("licenses", "license_classes", "languages", "tasks", "libraries")
 STRINGS = pl.List(pl.String)
@@ -328,7 +330,7 @@ def test_drift_tests_one_row_per_test_measure_relation_variant():
     frames = {"all": _testable_frame(1), "finetune": _random_frame(random.Random(2), 150, 20,
                                                                    ("finetune",))}
     tests = drift.drift_tests(frames, replicates=100, seed=4)
-    assert tests.columns == [c for c in drift.TEST_COLUMNS if c != "q"]
+    assert tests.columns == [c for c in TEST_COLUMNS if c != "q"]
     keys = tests.select("test", "trait", "relation", "variant").rows()
     assert len(keys) == len(set(keys))
     expected = set()
@@ -403,8 +405,8 @@ def test_finalise_tests_adds_bh_q_across_all_parts(tmp_path):
     for i, part in enumerate(parts):
         part.write_csv(tmp_path / f"{i}.csv")
         read.append(pl.read_csv(tmp_path / f"{i}.csv", infer_schema_length=None))
-    table = drift.finalise_tests(read)
-    assert table.columns == drift.TEST_COLUMNS
+    table = finalise_tests(read)
+    assert table.columns == TEST_COLUMNS
     assert table.height == sum(p.height for p in parts)
     p = table["p"].to_list()
     finite = [i for i, v in enumerate(p) if v is not None and np.isfinite(v)]
@@ -441,7 +443,7 @@ def test_drift_edges_carries_both_sides_and_the_childs_family():
     traits = pl.DataFrame({"model_id": ["r", "a", "b", "m"],
                            "licenses": [["mit"], ["gpl-3.0"], [], ["mit"]]},
                           schema={"model_id": pl.String, "licenses": STRINGS})
-    e = drift.drift_edges(lin.edges, lin.nodes, traits, "all",
+    e = drift_edges(lin.edges, lin.nodes, traits, "all",
                           ["finetune", "adapter", "merge"])
     # the virtual parent has no traits and is left out
     assert e.select("parent_id", "child_id", "relation").rows() == [
@@ -449,12 +451,12 @@ def test_drift_edges_carries_both_sides_and_the_childs_family():
     assert e["p_licenses"].to_list() == [["mit"], ["gpl-3.0"], ["gpl-3.0"], []]
     assert e["c_licenses"].to_list() == [["gpl-3.0"], [], ["mit"], ["mit"]]
     assert e["family"].n_unique() == 1
-    ft = drift.drift_edges(lin.edges, lin.nodes, traits, "finetune", ["finetune"])
+    ft = drift_edges(lin.edges, lin.nodes, traits, "finetune", ["finetune"])
     assert ft["child_id"].to_list() == ["a"]
-    stacked = drift.all_drift_edges(lin.edges, lin.nodes, traits,
+    stacked = all_drift_edges(lin.edges, lin.nodes, traits,
                                     {"all": ["finetune", "adapter", "merge"],
                                      "finetune": ["finetune"]})
-    split = drift.split_variants(stacked, ["all", "finetune", "merge_only"])
+    split = split_variants(stacked, ["all", "finetune", "merge_only"])
     assert list(split) == ["all", "finetune", "merge_only"]
     assert split["all"].equals(e) and split["finetune"].equals(ft)
     # a configured variant without edges is there, empty, with every column
@@ -471,13 +473,13 @@ DRIFT_VARIANTS = ("all", "finetune")
 
 def _simulated_tests(root, scenario: str) -> pl.DataFrame:
     lin, traits, settings = simulated_lineage(root, SIM_MODELS, SIM_SEEDS[scenario], scenario)
-    frames = drift.split_variants(drift.all_drift_edges(
+    frames = split_variants(all_drift_edges(
         lin.edges, lin.nodes, traits, {v: list(settings.variants[v]) for v in DRIFT_VARIANTS}),
         DRIFT_VARIANTS)
     parts = [drift.drift_tests(frames, REPLICATES, 1)]
     for trait in ("licenses", "tasks"):
         parts.append(drift.transition_analysis(frames, traits, trait, 20, REPLICATES, 1)[1])
-    return drift.finalise_tests(parts)
+    return finalise_tests(parts)
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,10 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import parse_ratelimit_headers
 
-from hubanatomy import raw
+from hubanatomy.emulator.hub import REDUCED_FIELDS, Faults, HubEmulator, base_models
 from hubanatomy.errors import InputError
-from hubanatomy.hub_emulator import REDUCED_FIELDS, Faults, HubEmulator, base_models
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot import raw
 
 MODELS = 1500
 DATASET = "hubanatomy/archive-test"

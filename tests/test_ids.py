@@ -1,4 +1,4 @@
-"""hubanatomy.ids.IdIndex: exact id -> position lookups."""
+"""hubanatomy.snapshot.ids.IdIndex: exact id -> position lookups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import numpy as np
 import polars as pl
 
-from hubanatomy.ids import IdIndex
+from hubanatomy.snapshot.ids import IdIndex
 
 
 def random_ids(rng: random.Random, n: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""hubanatomy.inference: family bootstrap, cluster-robust tests, sign flips, BH q-values.
+"""hubanatomy.stats.inference: family bootstrap, cluster-robust tests, sign flips, BH q-values.
 
 Expected values come from hand computation on tiny inputs or from references computed here
 independently (plain loops, an i.i.d. bootstrap, a leave-one-family-out refit loop, exhaustive
@@ -15,7 +15,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from hubanatomy.inference import (
+from hubanatomy.stats.inference import (
     MIN_FAMILIES,
     FamilyBootstrap,
     benjamini_hochberg,

@@ -1,4 +1,4 @@
-"""hubanatomy.jsonl.read_jsonl: strict schema parsing with bad lines isolated to their line."""
+"""hubanatomy.snapshot.jsonl.read_jsonl: strict schema parsing, bad lines isolated to their line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import pyarrow as pa
 import pytest
 
-from hubanatomy.jsonl import read_jsonl
+from hubanatomy.snapshot.jsonl import read_jsonl
 
 SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -312,7 +312,7 @@ def test_lines_that_are_not_objects_never_reach_pyarrow(tmp_path):
     script = (
         "import json, sys\n"
         "import pyarrow as pa\n"
-        "from hubanatomy.jsonl import read_jsonl\n"
+        "from hubanatomy.snapshot.jsonl import read_jsonl\n"
         "schema = pa.schema([('id', pa.string()), ('downloads', pa.int64()),\n"
         "                    ('tags', pa.list_(pa.string()))])\n"
         "out = []\n"

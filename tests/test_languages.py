@@ -1,4 +1,3 @@
-import csv
 import json
 import re
 from pathlib import Path
@@ -7,8 +6,8 @@ import polars as pl
 import pycountry
 import pytest
 
-from hubanatomy.languages import (
-    EXCLUSIONS_CSV,
+from hubanatomy.datafiles import read_data_csv
+from hubanatomy.snapshot.languages import (
     REGION_SUFFIX,
     canonical_language,
     excluded_tags,
@@ -87,8 +86,7 @@ def test_excluded_tags_are_not_languages(tag):
 
 
 def test_exclusions_file_lists_only_iso_codes_with_reasons():
-    with EXCLUSIONS_CSV.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_data_csv("language_tag_exclusions.csv", infer_schema=False).to_dicts()
     tags = [row["tag"] for row in rows]
     assert len(tags) == len(set(tags)) == len(excluded_tags())
     iso = {f.alpha_3 for f in pycountry.language_families}

@@ -1,4 +1,4 @@
-"""hubanatomy.license_audit: pair verdicts by the rule table, edge verdicts, rate tables.
+"""hubanatomy.licenses.audit: pair verdicts by the rule table, edge verdicts, rate tables.
 
 Pair verdicts are written out by hand from the license terms the rule table cites; every rule
 is checked to be documented and reachable from the license taxonomy; edge verdicts (worst over
@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from hubanatomy.license_audit import (
+from hubanatomy.drift.labels import license_taxonomy, value_classes
+from hubanatomy.licenses.audit import (
     VERDICTS,
     audit_edges,
     audit_table,
@@ -21,7 +22,6 @@ from hubanatomy.license_audit import (
     judge,
     top_violations,
 )
-from hubanatomy.trait_labels import license_taxonomy, value_classes
 
 STRINGS = pl.List(pl.String)
 SEVERITY = {"compatible": 0, "undetermined": 1, "violation": 2}

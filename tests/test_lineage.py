@@ -17,17 +17,17 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from hubanatomy import lineage_tables as tables
-from hubanatomy import raw
-from hubanatomy.lineage import (
+from hubanatomy.lineage import tables
+from hubanatomy.lineage.build import (
     DEFAULT_VARIANTS,
     LineageSettings,
     build_lineage,
     write_lineage,
 )
-from hubanatomy.lineage_plots import descendant_tree
-from hubanatomy.normalise import normalise, source_record
+from hubanatomy.lineage.plots import descendant_tree
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot import raw
+from hubanatomy.snapshot.normalise import normalise, source_record
 
 UTC_US = pl.Datetime("us", "UTC")
 TEXTGEN_RELATIONS = {"finetuned": "finetune", "quantized": "quantized", "merged": "merge",
@@ -812,7 +812,7 @@ def test_each_parent_id_quirk_is_cleaned_or_rejected_with_its_reason(caplog):
     models = _models(["org/model", *children])
     parents = _parents([(c, raw, "finetune") for c, (raw, _) in zip(children, QUIRKS,
                                                                      strict=True)])
-    with caplog.at_level("WARNING", logger="hubanatomy.lineage"):
+    with caplog.at_level("WARNING", logger="hubanatomy.lineage.build"):
         lin = build_lineage(models, parents, LineageSettings())
     decided = {row["child_id"]: row for row in lin.decisions.iter_rows(named=True)}
     rejected = Counter()
@@ -915,7 +915,7 @@ def test_resolution_steps_are_validated():
 
 
 def test_family_tree_drawing_follows_the_variant_it_names(tmp_path):
-    from hubanatomy.lineage_plots import plot_family_tree
+    from hubanatomy.lineage.plots import plot_family_tree
     lin = build_lineage(_models(["r", "a", "b", "c"]),
                         _parents([("a", "r", "finetune"), ("b", "r", "quantized"),
                                   ("c", "a", "adapter")]), LineageSettings())

@@ -1,4 +1,4 @@
-"""Motif counts and sampling (hubanatomy.motifs) against brute-force enumeration."""
+"""Motif counts and sampling (hubanatomy.similarity.motifs) against brute-force enumeration."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import polars as pl
 import pytest
 from scipy.stats import chisquare
 
-from hubanatomy.motifs import MOTIFS, MotifGraph, motif_counts, sample_motif, sample_pairs
+from hubanatomy.similarity.motifs import (
+    MOTIFS,
+    MotifGraph,
+    motif_counts,
+    sample_motif,
+    sample_pairs,
+)
 
 # ---------------------------------------------------------------------------------------------
 # helpers: random DAGs and brute-force enumeration (plain loops and itertools only)

@@ -1,4 +1,4 @@
-"""hubanatomy.normalise.normalise: raw list-API lines + card records -> canonical snapshot.
+"""hubanatomy.snapshot.normalise.normalise: raw list-API lines + card records -> canonical snapshot.
 
 The snapshot is checked against ARCHITECTURE.md §2 and the policy in config/README.md ("How
 raw data is normalised"), on real Hub records (read from ../shared/data/real at run time) and
@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from hubanatomy.errors import InputError
-from hubanatomy.normalise import NormaliseError, normalise
+from hubanatomy.snapshot.normalise import NormaliseError, normalise
 
 SOURCE = {"kind": "snapshot", "path": "test-input"}
 RELATIONS = {"finetune", "adapter", "quantized", "merge", "unspecified"}

@@ -1,4 +1,4 @@
-"""hubanatomy.orderings: the exact linear ordering, its metrics, flows and bootstrap ranks.
+"""hubanatomy.orderings.order: the exact linear ordering, its metrics, flows and bootstrap ranks.
 
 The integer program is checked against brute force over every permutation; gains, the
 heuristic and the paper's two metrics (PAPER.md §5) against a hand-worked example; the whole
@@ -17,8 +17,10 @@ import scipy.sparse as sp
 from conftest import simulated_lineage
 from scipy.stats import spearmanr
 
-from hubanatomy import drift
-from hubanatomy.orderings import (
+from hubanatomy.drift import measures as drift
+from hubanatomy.drift.edges import drift_edges
+from hubanatomy.drift.labels import value_classes
+from hubanatomy.orderings.order import (
     bootstrap_orders,
     flow_matrices,
     gains,
@@ -28,7 +30,6 @@ from hubanatomy.orderings import (
     solve_ordering,
 )
 from hubanatomy.simulator.calibration import Calibration
-from hubanatomy.trait_labels import value_classes
 
 # --- plain references -------------------------------------------------------------------
 
@@ -261,7 +262,7 @@ TOP_N = 20
 
 def _simulated(root, scenario: str):
     lin, traits, settings = simulated_lineage(root, SIM_MODELS, SIM_SEEDS[scenario], scenario)
-    frame = drift.drift_edges(lin.edges, lin.nodes, traits, "all", list(settings.variants["all"]))
+    frame = drift_edges(lin.edges, lin.nodes, traits, "all", list(settings.variants["all"]))
     return frame, traits
 
 
@@ -412,7 +413,7 @@ def _hand_made_edges():
 
 
 def test_values_to_order_paper_definition_skips_values_without_transitions():
-    from hubanatomy.orderings import values_to_order
+    from hubanatomy.orderings.order import values_to_order
 
     frame, traits = _hand_made_edges()
     counts = drift.transition_counts(frame, "licenses")
@@ -429,7 +430,7 @@ def test_values_to_order_paper_definition_skips_values_without_transitions():
 
 
 def test_ordering_analysis_without_transitions_gives_typed_empty_tables():
-    from hubanatomy.orderings import AGREEMENT_SCHEMA, ORDERING_SCHEMA
+    from hubanatomy.orderings.order import AGREEMENT_SCHEMA, ORDERING_SCHEMA
 
     frame, traits = _hand_made_edges()
     still = frame.with_columns(c_licenses=pl.col("p_licenses"))  # nothing ever changes

@@ -8,8 +8,8 @@ import multiprocessing
 
 import pytest
 
-from hubanatomy import ratelimit
-from hubanatomy.ratelimit import SharedBudget
+from hubanatomy.acquire import ratelimit
+from hubanatomy.acquire.ratelimit import SharedBudget
 
 
 class FakeClock:
@@ -142,7 +142,7 @@ def test_a_wait_beyond_the_cap_stops_and_stays_resumable(tmp_path, clock):
 
 def test_long_waits_are_logged_once_with_their_end(tmp_path, clock, caplog):
     budget = SharedBudget(tmp_path / "b.json", {"api": 1}, window_seconds=30)
-    caplog.set_level("INFO", logger="hubanatomy.ratelimit")
+    caplog.set_level("INFO", logger="hubanatomy.acquire.ratelimit")
     budget.acquire("api")
     budget.acquire("api")   # waits for the next window: logged
     budget.pause("api", 0.5, "Retry-After")  # short: not logged
@@ -168,7 +168,7 @@ def test_a_corrupted_state_file_is_started_afresh(tmp_path, clock, caplog, conte
 def test_a_failed_write_leaves_the_previous_state_whole(tmp_path, clock, monkeypatch):
     """The state is replaced by a rename, never rewritten in place: a write that fails (a
     full disk; a kill) leaves the previous state, and no temp file."""
-    from hubanatomy import raw
+    from hubanatomy.snapshot import raw
 
     path = tmp_path / "b.json"
     budget = SharedBudget(path, {"api": 5}, window_seconds=60)

@@ -7,7 +7,6 @@ import json
 import polars as pl
 import pytest
 
-from hubanatomy.normalise import normalise
 from hubanatomy.replication import (
     COLUMNS,
     NOT_AVAILABLE,
@@ -21,6 +20,7 @@ from hubanatomy.replication import (
     replication_table,
     within,
 )
+from hubanatomy.snapshot.normalise import normalise
 
 
 def test_paper_numbers_file_is_well_formed():
@@ -155,7 +155,7 @@ def test_a_value_without_its_inputs_says_why_instead_of_comparing_zero(tmp_path)
 
 
 def _lineage(relations: list[str]):
-    from hubanatomy.lineage import LineageSettings, build_lineage
+    from hubanatomy.lineage.build import LineageSettings, build_lineage
     ids = ["root", *(f"c/{i}" for i in range(len(relations)))]
     models = pl.DataFrame({"model_id": ids, "created_at": [None] * len(ids)},
                           schema={"model_id": pl.String, "created_at": pl.Datetime("us", "UTC")})

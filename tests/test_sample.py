@@ -8,10 +8,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hubanatomy.lineage import LineageSettings, build_lineage
-from hubanatomy.normalise import normalise, source_record
-from hubanatomy.sample import sample_snapshot, stratified_families
+from hubanatomy.lineage.build import LineageSettings, build_lineage
+from hubanatomy.lineage.sample import sample_snapshot, stratified_families
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot.normalise import normalise, source_record
 
 PRECEDENCE = ("merge", "adapter", "quantized", "finetune", "unspecified")
 

@@ -1,4 +1,4 @@
-"""Genetic similarity (hubanatomy.similarity) against hand computation and sklearn references."""
+"""Genetic similarity (hubanatomy.similarity.score) against hand computation and sklearn."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from conftest import simulated_lineage
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from hubanatomy.drift import TEST_COLUMNS
-from hubanatomy.motifs import sample_all_pairs
-from hubanatomy.similarity import (
+from hubanatomy.similarity.motifs import sample_all_pairs
+from hubanatomy.similarity.plots import diff_segments
+from hubanatomy.similarity.score import (
     MEASURES,
     diff_pair,
     fit_vectorizers,
@@ -23,7 +23,7 @@ from hubanatomy.similarity import (
     similarity_tests,
     split_scored,
 )
-from hubanatomy.similarity_plots import diff_segments
+from hubanatomy.stats.tables import TEST_COLUMNS
 
 # ---------------------------------------------------------------------------------------------
 # independent references

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 import yaml
 
-from hubanatomy import raw
 from hubanatomy.cli import main as cli_main
-from hubanatomy.normalise import normalise, source_record
 from hubanatomy.simulator import simulate
 from hubanatomy.simulator.calibration import Calibration
+from hubanatomy.snapshot import raw
+from hubanatomy.snapshot.normalise import normalise, source_record
 
 N = 30_000  # enough edges that change license (about 150) in the neutral run
 PAPER_RELATION_MIX = {"finetune": 0.330, "adapter": 0.421, "quantized": 0.178, "merge": 0.071}

@@ -1,11 +1,11 @@
-"""hubanatomy.tags: trait lists and declared parents from the Hub's flat tag lists."""
+"""hubanatomy.snapshot.tags: trait lists and declared parents from the Hub's flat tag lists."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from hubanatomy.tags import declared_parents, trait_lists
+from hubanatomy.snapshot.tags import declared_parents, trait_lists
 
 TAGS = pl.List(pl.String)
 

@@ -1,4 +1,4 @@
-"""hubanatomy.trait_labels: the license taxonomy, trait labels, license coverage.
+"""hubanatomy.drift.labels: the license taxonomy, trait labels, license coverage.
 
 The paper's license names and classes are written out here from PAPER.md §2 and §5; the
 real mistral-small-family records go through normalise and label_traits and are checked
@@ -11,15 +11,15 @@ import json
 import polars as pl
 import pytest
 
-from hubanatomy import snapshot as snap
-from hubanatomy.normalise import normalise
-from hubanatomy.trait_labels import (
+from hubanatomy.drift.labels import (
     LICENSE_CLASSES,
     SET_TRAITS,
     label_traits,
     license_coverage,
     license_taxonomy,
 )
+from hubanatomy.snapshot import files as snap
+from hubanatomy.snapshot.normalise import normalise
 
 # PAPER.md §2, the summary figure's top-ten licenses
 PAPER_S2_LICENSES = ["apache-2.0", "mit", "other", "openrail", "creativeml-openrail-m",

@@ -103,8 +103,8 @@ def test_replication_table_has_every_paper_number(two_runs):
 
 
 def test_tests_table(two_runs):
-    from hubanatomy.drift import TEST_COLUMNS
-    from hubanatomy.inference import benjamini_hochberg
+    from hubanatomy.stats.inference import benjamini_hochberg
+    from hubanatomy.stats.tables import TEST_COLUMNS
 
     tests = pl.read_csv(two_runs[0] / "results" / "tables" / "tests.csv")
     assert tests.columns == TEST_COLUMNS
@@ -136,7 +136,7 @@ def test_later_stages_read_the_family_sample(two_runs):
     crossing = parents.filter(pl.col("parent_id").is_in(inside) & ~pl.col("child_id").is_in(
         inside))
     assert crossing.height == 0
-    from hubanatomy.snapshot import describe
+    from hubanatomy.snapshot.files import describe
 
     assert "sample of 600" in describe(manifest)  # what every figure's footer says
     top = pl.read_csv(workdir / "results" / "tables" / "largest_families.csv")

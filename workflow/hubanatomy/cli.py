@@ -24,8 +24,8 @@ def _normalise(args) -> None:
     from contextlib import nullcontext
     from pathlib import Path
 
-    from hubanatomy.archive import archive_files, convert_local_archive
-    from hubanatomy.normalise import normalise, source_record
+    from hubanatomy.acquire.archive import archive_files, convert_local_archive
+    from hubanatomy.snapshot.normalise import normalise, source_record
 
     files = archive_files(args.raw)
     summary = {}
@@ -47,7 +47,7 @@ def _normalise(args) -> None:
 
 
 def _crawl(args) -> None:
-    from hubanatomy.crawl import CrawlSettings, run_crawl
+    from hubanatomy.acquire.crawl import CrawlSettings, run_crawl
 
     settings = CrawlSettings(
         endpoint=args.endpoint, max_models=args.max_models, workers=args.workers,
@@ -64,8 +64,8 @@ def _serve_hub(args) -> None:
     import tempfile
     import threading
 
-    from hubanatomy.arxiv import emulated_response
-    from hubanatomy.hub_emulator import Faults, HubEmulator
+    from hubanatomy.acquire.arxiv import emulated_response
+    from hubanatomy.emulator.hub import Faults, HubEmulator
 
     faults = Faults(
         api_limit=args.api_limit, resolver_limit=args.resolver_limit,
@@ -75,7 +75,7 @@ def _serve_hub(args) -> None:
     with tempfile.TemporaryDirectory(prefix="hub-emulator-") as tmp:
         datasets = {}
         if args.dataset_repo:
-            from hubanatomy.archive import write_archive
+            from hubanatomy.acquire.archive import write_archive
 
             write_archive(args.raw, tmp, fmt=args.archive_format, shards=args.archive_shards)
             datasets[args.dataset_repo] = tmp

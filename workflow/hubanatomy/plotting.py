@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from hubanatomy import snapshot as snap  # noqa: E402
+from hubanatomy.snapshot import files as snap  # noqa: E402
 
 log = logging.getLogger(__name__)
 

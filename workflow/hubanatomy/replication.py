@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hubanatomy import snapshot as snap
 from hubanatomy.datafiles import read_data_csv
-from hubanatomy.languages import language_name
-from hubanatomy.summary import HAS_CARD_MIN_CHARS
+from hubanatomy.snapshot import files as snap
+from hubanatomy.snapshot.languages import language_name
+from hubanatomy.summary.tables import HAS_CARD_MIN_CHARS
 
 COLUMNS = ["key", "description", "paper", "ours", "unit", "tolerance", "verdict",
            "definition"]
@@ -202,7 +202,7 @@ def foundation_values(models_path: str | Path, cards_path: str | Path) -> pl.Dat
 def lineage_values(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """Our values of the paper's lineage numbers (keys `lineage.*`), on the paper's
     definitions: models of the snapshot only (virtual parents left out)."""
-    from hubanatomy.lineage_tables import find_model
+    from hubanatomy.lineage.tables import find_model
 
     out = Values("lineage")
     present = edges.filter(~pl.col("parent_virtual"))
@@ -265,7 +265,7 @@ DRIFT_NEEDS = {"both_cards": "no edge where parent and child both have a card (l
 def drift_values(mutation_rates: pl.DataFrame, numeric: pl.DataFrame) -> pl.DataFrame:
     """Our values of the paper's drift numbers (keys `drift.*`): its v1 numbers are on all
     edges (our variant `all`), its later mutation rates on the fine-tune-only graph."""
-    from hubanatomy.drift import MEASURES
+    from hubanatomy.drift.measures import MEASURES
 
     out = Values("drift")
     for row in mutation_rates.filter(pl.col("relation") == "all").iter_rows(named=True):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from hubanatomy.raw import public_url
+from hubanatomy.snapshot.raw import public_url
 
 # conda users: the rules' software is the project's own environment
 ENV = "../../environment.yml"
@@ -138,7 +138,7 @@ CRAWL_RAW = "results/raw/crawl"
 LOCAL_ARCHIVE_RAW = "results/raw/snapshot"
 def local_archive_files(path):
     """The archive-schema files (CSV/parquet) of a local snapshot.path, or [] if it is raw."""
-    from hubanatomy.archive import archive_files
+    from hubanatomy.acquire.archive import archive_files
     from hubanatomy.errors import InputError
 
     try:

@@ -1,6 +1,6 @@
 # First analyses: snapshot summary, the "top tens" summary figure, models created over time.
 
-from hubanatomy.arxiv import lookup_enabled
+from hubanatomy.acquire.arxiv import lookup_enabled
 
 # The arXiv categories of linked papers need the arXiv API: looked up when config arxiv.enabled
 # is true, or auto with real Hub data fetched online; otherwise the arXiv panel of the summary

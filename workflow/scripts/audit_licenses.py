@@ -2,11 +2,11 @@
 
 import polars as pl
 
-from hubanatomy.drift import split_variants
-from hubanatomy.license_audit import audit_edges, compatibility_rules
+from hubanatomy.drift.edges import split_variants
+from hubanatomy.drift.labels import value_classes
+from hubanatomy.licenses.audit import audit_edges, compatibility_rules
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import write_parquet
-from hubanatomy.trait_labels import value_classes
+from hubanatomy.snapshot.files import write_parquet
 
 
 def main():

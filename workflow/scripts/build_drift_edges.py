@@ -2,10 +2,10 @@
 
 import polars as pl
 
-from hubanatomy.drift import all_drift_edges
-from hubanatomy.lineage import read_lineage
+from hubanatomy.drift.edges import all_drift_edges
+from hubanatomy.lineage.build import read_lineage
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import write_parquet
+from hubanatomy.snapshot.files import write_parquet
 
 
 def main():

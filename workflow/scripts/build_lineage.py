@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hubanatomy.lineage import LineageSettings, build_lineage, write_lineage
+from hubanatomy.lineage.build import LineageSettings, build_lineage, write_lineage
 from hubanatomy.logs import run_script
 
 

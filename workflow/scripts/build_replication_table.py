@@ -5,7 +5,7 @@ from pathlib import Path
 from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
 from hubanatomy.replication import PART_SCHEMA, replication_table
-from hubanatomy.snapshot import is_simulated, read_manifest
+from hubanatomy.snapshot.files import is_simulated, read_manifest
 
 
 def main():

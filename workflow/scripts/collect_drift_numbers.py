@@ -1,7 +1,7 @@
 """Our values of the paper's drift numbers, for the replication table."""
 
 from hubanatomy.datafiles import read_table
-from hubanatomy.drift import MUTATION_SCHEMA, NUMERIC_SCHEMA
+from hubanatomy.drift.measures import MUTATION_SCHEMA, NUMERIC_SCHEMA
 from hubanatomy.logs import run_script
 from hubanatomy.replication import drift_values
 

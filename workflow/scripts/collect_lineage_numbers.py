@@ -1,6 +1,6 @@
 """Our values of the paper's lineage numbers, for the replication table."""
 
-from hubanatomy.lineage import read_lineage
+from hubanatomy.lineage.build import read_lineage
 from hubanatomy.logs import run_script
 from hubanatomy.replication import lineage_values
 

@@ -2,7 +2,7 @@
 
 from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
-from hubanatomy.orderings import ORDERING_SCHEMA
+from hubanatomy.orderings.order import ORDERING_SCHEMA
 from hubanatomy.replication import ordering_values
 
 

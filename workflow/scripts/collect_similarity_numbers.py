@@ -5,8 +5,8 @@ import polars as pl
 from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
 from hubanatomy.replication import similarity_values
-from hubanatomy.similarity import SIMILARITY_SCHEMA
-from hubanatomy.snapshot import KNOWN_CARD_STATUSES
+from hubanatomy.similarity.score import SIMILARITY_SCHEMA
+from hubanatomy.snapshot.files import KNOWN_CARD_STATUSES
 
 
 def main():

@@ -1,7 +1,7 @@
 """results/tables/tests.csv: every test, with Benjamini-Hochberg q-values across the table."""
 
-from hubanatomy.drift import finalise_tests, read_test_part
 from hubanatomy.logs import run_script
+from hubanatomy.stats.tables import finalise_tests, read_test_part
 
 
 def main():

@@ -4,7 +4,7 @@ import polars as pl
 
 from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
-from hubanatomy.orderings import TABLE_SCHEMAS
+from hubanatomy.orderings.order import TABLE_SCHEMAS
 
 
 def main():

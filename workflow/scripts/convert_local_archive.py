@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from hubanatomy.archive import convert_local_archive
+from hubanatomy.acquire.archive import convert_local_archive
 from hubanatomy.logs import run_script
 
 

@@ -1,8 +1,8 @@
 """Exact occurrence counts of every motif in every similarity variant."""
 
-from hubanatomy.lineage import read_lineage
+from hubanatomy.lineage.build import read_lineage
 from hubanatomy.logs import run_script
-from hubanatomy.motifs import motif_table
+from hubanatomy.similarity.motifs import motif_table
 
 
 def main():

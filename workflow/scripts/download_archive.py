@@ -1,6 +1,6 @@
 """The paper's frozen dataset from the Hub (pinned revision) -> the raw format."""
 
-from hubanatomy.archive import download_archive
+from hubanatomy.acquire.archive import download_archive
 from hubanatomy.logs import run_script
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from hubanatomy.crawl import CrawlSettings, gather, with_endpoint
+from hubanatomy.acquire.crawl import CrawlSettings, gather, with_endpoint
 from hubanatomy.logs import run_script
 
 

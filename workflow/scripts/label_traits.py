@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from hubanatomy.drift.labels import label_traits
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import write_parquet
-from hubanatomy.trait_labels import label_traits
+from hubanatomy.snapshot.files import write_parquet
 
 
 def main():

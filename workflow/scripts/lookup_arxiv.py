@@ -1,6 +1,6 @@
 """arXiv categories of every paper the snapshot's models link (asks the arXiv API; cached)."""
 
-from hubanatomy.arxiv import categories_table, linked_arxiv_ids, lookup_categories
+from hubanatomy.acquire.arxiv import categories_table, linked_arxiv_ids, lookup_categories
 from hubanatomy.logs import run_script
 
 

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from hubanatomy.logs import run_script
-from hubanatomy.normalise import normalise, source_record
-from hubanatomy.raw import RAW_MANIFEST
+from hubanatomy.snapshot.normalise import normalise, source_record
+from hubanatomy.snapshot.raw import RAW_MANIFEST
 
 
 def main():

@@ -2,10 +2,10 @@
 
 import polars as pl
 
-from hubanatomy.drift import split_variants
+from hubanatomy.drift.edges import split_variants
+from hubanatomy.drift.labels import value_classes
 from hubanatomy.logs import run_script
-from hubanatomy.orderings import ordering_analysis
-from hubanatomy.trait_labels import value_classes
+from hubanatomy.orderings.order import ordering_analysis
 
 
 def main():

@@ -1,10 +1,10 @@
 """Card length and P(auto-generated), parent vs child, by relation."""
 
 from hubanatomy.datafiles import read_table
-from hubanatomy.drift import NUMERIC_SCHEMA
-from hubanatomy.drift_plots import plot_card_length_drift
+from hubanatomy.drift.measures import NUMERIC_SCHEMA
+from hubanatomy.drift.plots import plot_card_length_drift
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import read_manifest
+from hubanatomy.snapshot.files import read_manifest
 
 
 def main():

@@ -3,8 +3,8 @@
 import polars as pl
 
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import read_manifest
-from hubanatomy.summary_plots import plot_created_histogram
+from hubanatomy.snapshot.files import read_manifest
+from hubanatomy.summary.plots import plot_created_histogram
 
 
 def main():

@@ -3,7 +3,7 @@
 import polars as pl
 
 from hubanatomy.logs import run_script
-from hubanatomy.similarity_plots import plot_directionality_sweep
+from hubanatomy.similarity.plots import plot_directionality_sweep
 
 
 def main():

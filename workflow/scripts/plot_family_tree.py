@@ -1,10 +1,10 @@
 """A family tree drawing: the Nth largest family, or a named model's family."""
 
-from hubanatomy.lineage import read_lineage
-from hubanatomy.lineage_plots import plot_family_tree
-from hubanatomy.lineage_tables import tree_start
+from hubanatomy.lineage.build import read_lineage
+from hubanatomy.lineage.plots import plot_family_tree
+from hubanatomy.lineage.tables import tree_start
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import read_manifest
+from hubanatomy.snapshot.files import read_manifest
 
 
 def main():

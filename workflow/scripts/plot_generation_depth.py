@@ -2,9 +2,9 @@
 
 import polars as pl
 
-from hubanatomy.lineage_plots import plot_generation_depth
+from hubanatomy.lineage.plots import plot_generation_depth
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import read_manifest
+from hubanatomy.snapshot.files import read_manifest
 
 
 def main():

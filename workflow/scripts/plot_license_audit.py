@@ -1,10 +1,10 @@
 """The license audit figure."""
 
 from hubanatomy.datafiles import read_table
-from hubanatomy.license_audit import AUDIT_SCHEMA
+from hubanatomy.licenses.audit import AUDIT_SCHEMA
+from hubanatomy.licenses.plots import plot_license_audit
 from hubanatomy.logs import run_script
-from hubanatomy.orderings_plots import plot_license_audit
-from hubanatomy.snapshot import read_manifest
+from hubanatomy.snapshot.files import read_manifest
 
 
 def main():

@@ -3,12 +3,12 @@
 import polars as pl
 
 from hubanatomy.errors import InputError
-from hubanatomy.lineage import read_lineage
+from hubanatomy.lineage.build import read_lineage
 from hubanatomy.logs import run_script
 from hubanatomy.plotting import no_data_figure
-from hubanatomy.similarity import diff_pair
-from hubanatomy.similarity_plots import plot_metadata_diff
-from hubanatomy.snapshot import read_manifest
+from hubanatomy.similarity.plots import plot_metadata_diff
+from hubanatomy.similarity.score import diff_pair
+from hubanatomy.snapshot.files import read_manifest
 
 
 def main():

@@ -2,9 +2,9 @@
 
 from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
-from hubanatomy.similarity import SIMILARITY_SCHEMA
-from hubanatomy.similarity_plots import plot_similarity
-from hubanatomy.snapshot import read_manifest
+from hubanatomy.similarity.plots import plot_similarity
+from hubanatomy.similarity.score import SIMILARITY_SCHEMA
+from hubanatomy.snapshot.files import read_manifest
 
 
 def main():

@@ -3,9 +3,9 @@
 import polars as pl
 
 from hubanatomy.logs import run_script
-from hubanatomy.snapshot import read_manifest
-from hubanatomy.summary import summary_panels
-from hubanatomy.summary_plots import plot_top_tens
+from hubanatomy.snapshot.files import read_manifest
+from hubanatomy.summary.plots import plot_top_tens
+from hubanatomy.summary.tables import summary_panels
 
 
 def main():

@@ -3,11 +3,11 @@
 import polars as pl
 
 from hubanatomy.datafiles import read_table
-from hubanatomy.drift import TRANSITIONS_SCHEMA
+from hubanatomy.drift.measures import TRANSITIONS_SCHEMA
 from hubanatomy.logs import run_script
-from hubanatomy.orderings import ORDERING_SCHEMA
-from hubanatomy.orderings_plots import plot_transition_graph
-from hubanatomy.snapshot import read_manifest
+from hubanatomy.orderings.order import ORDERING_SCHEMA
+from hubanatomy.orderings.plots import plot_transition_graph
+from hubanatomy.snapshot.files import read_manifest
 
 
 def main():

@@ -1,9 +1,9 @@
 """Uniform samples of every motif, as pairs of models per configuration."""
 
-from hubanatomy.lineage import read_lineage
+from hubanatomy.lineage.build import read_lineage
 from hubanatomy.logs import run_script
-from hubanatomy.motifs import sample_all_pairs
-from hubanatomy.snapshot import write_parquet
+from hubanatomy.similarity.motifs import sample_all_pairs
+from hubanatomy.snapshot.files import write_parquet
 
 
 def main():

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from hubanatomy.lineage.sample import sample_snapshot
 from hubanatomy.logs import run_script
-from hubanatomy.sample import sample_snapshot
 
 
 def main():

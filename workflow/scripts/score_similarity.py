@@ -5,8 +5,8 @@ from pathlib import Path
 import polars as pl
 
 from hubanatomy.logs import run_script
-from hubanatomy.similarity import read_dna, score_all
-from hubanatomy.snapshot import write_parquet
+from hubanatomy.similarity.score import read_dna, score_all
+from hubanatomy.snapshot.files import write_parquet
 
 
 def main():

@@ -3,7 +3,7 @@
 import tempfile
 
 from hubanatomy.logs import run_script
-from hubanatomy.similarity import directionality_sweep
+from hubanatomy.similarity.sweep import directionality_sweep
 
 
 def main():

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from hubanatomy.logs import run_script
-from hubanatomy.summary import created_by_month
+from hubanatomy.summary.tables import created_by_month
 
 
 def main():

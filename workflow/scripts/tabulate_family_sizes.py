@@ -1,7 +1,7 @@
 """Family size distribution of every graph variant."""
 
-from hubanatomy.lineage import read_lineage
-from hubanatomy.lineage_tables import family_size_distribution
+from hubanatomy.lineage.build import read_lineage
+from hubanatomy.lineage.tables import family_size_distribution
 from hubanatomy.logs import run_script
 
 

@@ -1,7 +1,7 @@
 """Models per generation in every graph variant."""
 
-from hubanatomy.lineage import read_lineage
-from hubanatomy.lineage_tables import generation_distribution
+from hubanatomy.lineage.build import read_lineage
+from hubanatomy.lineage.tables import generation_distribution
 from hubanatomy.logs import run_script
 
 

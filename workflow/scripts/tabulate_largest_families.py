@@ -1,7 +1,7 @@
 """The largest families of the configured graph variant."""
 
-from hubanatomy.lineage import read_lineage
-from hubanatomy.lineage_tables import families
+from hubanatomy.lineage.build import read_lineage
+from hubanatomy.lineage.tables import families
 from hubanatomy.logs import run_script
 
 

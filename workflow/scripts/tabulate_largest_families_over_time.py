@@ -1,7 +1,7 @@
 """Cumulative size over time of the largest families."""
 
-from hubanatomy.lineage import read_lineage
-from hubanatomy.lineage_tables import largest_families_over_time
+from hubanatomy.lineage.build import read_lineage
+from hubanatomy.lineage.tables import largest_families_over_time
 from hubanatomy.logs import run_script
 
 

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from hubanatomy.license_audit import audit_table
+from hubanatomy.licenses.audit import audit_table
 from hubanatomy.logs import run_script
 
 

@@ -2,8 +2,8 @@
 
 import polars as pl
 
+from hubanatomy.drift.labels import license_coverage
 from hubanatomy.logs import run_script
-from hubanatomy.trait_labels import license_coverage
 
 
 def main():

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from hubanatomy.license_audit import top_violations
+from hubanatomy.licenses.audit import top_violations
 from hubanatomy.logs import run_script
 
 

@@ -1,7 +1,7 @@
 """Edges by relation, and edges whose child has children of its own."""
 
-from hubanatomy.lineage import read_lineage
-from hubanatomy.lineage_tables import edges_by_relation
+from hubanatomy.lineage.build import read_lineage
+from hubanatomy.lineage.tables import edges_by_relation
 from hubanatomy.logs import run_script
 
 

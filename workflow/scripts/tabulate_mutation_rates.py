@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from hubanatomy.drift import mutation_rates, split_variants
+from hubanatomy.drift.edges import split_variants
+from hubanatomy.drift.measures import mutation_rates
 from hubanatomy.logs import run_script
 
 

@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from hubanatomy.drift import numeric_drift, split_variants
+from hubanatomy.drift.edges import split_variants
+from hubanatomy.drift.measures import numeric_drift
 from hubanatomy.logs import run_script
 
 

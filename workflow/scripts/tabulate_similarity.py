@@ -3,7 +3,7 @@
 import polars as pl
 
 from hubanatomy.logs import run_script
-from hubanatomy.similarity import similarity_table, split_scored
+from hubanatomy.similarity.score import similarity_table, split_scored
 
 
 def main():

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from hubanatomy.logs import run_script
-from hubanatomy.summary import snapshot_summary
+from hubanatomy.summary.tables import snapshot_summary
 
 
 def main():

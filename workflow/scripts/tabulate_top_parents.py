@@ -1,7 +1,7 @@
 """Models with most direct children."""
 
-from hubanatomy.lineage import read_lineage
-from hubanatomy.lineage_tables import top_parents
+from hubanatomy.lineage.build import read_lineage
+from hubanatomy.lineage.tables import top_parents
 from hubanatomy.logs import run_script
 
 

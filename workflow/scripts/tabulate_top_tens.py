@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 
 from hubanatomy.logs import run_script
-from hubanatomy.summary import read_arxiv_categories, top_tens
+from hubanatomy.summary.tables import read_arxiv_categories, top_tens
 
 
 def main():

@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from hubanatomy.drift import split_variants, transition_analysis
+from hubanatomy.drift.edges import split_variants
+from hubanatomy.drift.measures import transition_analysis
 from hubanatomy.logs import run_script
 
 

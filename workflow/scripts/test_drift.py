@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from hubanatomy.drift import drift_tests, split_variants
+from hubanatomy.drift.edges import split_variants
+from hubanatomy.drift.measures import drift_tests
 from hubanatomy.logs import run_script
 
 

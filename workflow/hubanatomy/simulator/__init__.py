@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hubanatomy import raw
 from hubanatomy.progress import Progress
-from hubanatomy.ragged import Ragged
 from hubanatomy.simulator.calibration import RELATIONS, Calibration
 from hubanatomy.simulator.lineage import Lineage, build_lineage
+from hubanatomy.simulator.ragged import Ragged
 from hubanatomy.simulator.text import (
     ADAPTER_SUFFIXES,
     FINETUNE_SUFFIXES,
@@ -33,6 +32,7 @@ from hubanatomy.simulator.text import (
     random_words,
 )
 from hubanatomy.simulator.traits import EXTRA_TAGS, Traits, simulate_traits
+from hubanatomy.snapshot import raw
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hubanatomy.ragged import Ragged
 from hubanatomy.simulator.calibration import RELATIONS, Calibration
+from hubanatomy.simulator.ragged import Ragged
 
 MERGE = RELATIONS.index("merge")
 

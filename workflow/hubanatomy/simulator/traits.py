@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hubanatomy.ragged import Ragged
 from hubanatomy.simulator.calibration import RELATIONS, Calibration
 from hubanatomy.simulator.lineage import Lineage
+from hubanatomy.simulator.ragged import Ragged
 
 PARAGRAPH_POOL = 8192  # size of the shared pool of hand-written card paragraphs
 ARXIV_POOL_MIN = 200

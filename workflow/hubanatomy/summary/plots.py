@@ -8,7 +8,7 @@ import polars as pl
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from hubanatomy.plotting import label_data, new_figure, save_figure, shorten
-from hubanatomy.summary import ARXIV_CATEGORIES, PANEL_TITLES, PANELS
+from hubanatomy.summary.tables import ARXIV_CATEGORIES, PANEL_TITLES, PANELS
 
 # panels drawn as shares, and of what
 SHARE_UNITS = {"licenses": "models", "tasks": "models", "languages": "models",

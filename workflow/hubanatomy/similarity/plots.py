@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 from matplotlib.patches import Patch
 
-from hubanatomy.motifs import MOTIFS
 from hubanatomy.plotting import label_data, new_figure, no_data_figure, save_figure
+from hubanatomy.similarity.motifs import MOTIFS
 
 APART_COLOURS = {-1: "#999999", 0: "#2ca02c", 1: "#1f77b4", 2: "#6a51a3", 3: "#3f007d"}
 MOTIF_TITLES = {

@@ -18,9 +18,9 @@ import re
 
 import polars as pl
 
-from hubanatomy import snapshot as snap
 from hubanatomy.datafiles import read_data_csv
-from hubanatomy.inference import FamilyBootstrap
+from hubanatomy.snapshot import files as snap
+from hubanatomy.stats.inference import FamilyBootstrap
 
 VERDICTS = ("compatible", "undetermined", "violation")
 AUDIT_SCHEMA = {"by": pl.String, "key": pl.String, "edges": pl.Int64,

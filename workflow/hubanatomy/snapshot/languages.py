@@ -17,15 +17,13 @@ and a few whole tags such as ``sci-fi`` that would otherwise parse as code plus 
 
 from __future__ import annotations
 
-import csv
 import re
 from functools import cache
-from pathlib import Path
 
 import polars as pl
 import pycountry
 
-EXCLUSIONS_CSV = Path(__file__).with_name("data") / "language_tag_exclusions.csv"
+from hubanatomy.datafiles import read_data_csv
 
 
 def _suffix_pattern() -> str:
@@ -53,8 +51,8 @@ _MAX_TAG_BYTES = 12
 @cache
 def excluded_tags() -> frozenset[str]:
     """Lowercased tags that are never languages (see ``data/language_tag_exclusions.csv``)."""
-    with EXCLUSIONS_CSV.open(newline="", encoding="utf-8") as handle:
-        return frozenset(row["tag"].strip().lower() for row in csv.DictReader(handle))
+    tags = read_data_csv("language_tag_exclusions.csv", columns=["tag"], infer_schema=False)
+    return frozenset(t.strip().lower() for t in tags["tag"])
 
 
 @cache

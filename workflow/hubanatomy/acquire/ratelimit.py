@@ -37,7 +37,7 @@ from pathlib import Path
 
 from huggingface_hub.utils import parse_ratelimit_headers
 
-from hubanatomy.raw import write_atomic
+from hubanatomy.snapshot.raw import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hubanatomy.languages import normalise_language_tags
+from hubanatomy.snapshot.languages import normalise_language_tags
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 UNSPECIFIED = "unspecified"

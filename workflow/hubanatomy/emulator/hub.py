@@ -41,9 +41,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import orjson
 
-from hubanatomy import raw
 from hubanatomy.errors import InputError
 from hubanatomy.progress import Progress
+from hubanatomy.snapshot import raw
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hubanatomy.lineage import ALL_RELATIONS
+from hubanatomy.lineage.build import ALL_RELATIONS
 
 
 def edges_by_relation(edges: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.stats import kendalltau
 
-from hubanatomy.drift import top_values, transition_counts
+from hubanatomy.drift.measures import top_values, transition_counts
 
 log = logging.getLogger(__name__)
 

@@ -55,11 +55,11 @@ import polars as pl
 import pyarrow as pa
 import pycountry
 
-from hubanatomy import raw
 from hubanatomy.errors import OFFLINE_HINT, InputError
-from hubanatomy.jsonl import read_jsonl
 from hubanatomy.progress import Progress
-from hubanatomy.tags import BASE_MODEL, RELATIONS
+from hubanatomy.snapshot import raw
+from hubanatomy.snapshot.jsonl import read_jsonl
+from hubanatomy.snapshot.tags import BASE_MODEL, RELATIONS
 
 log = logging.getLogger(__name__)
 
@@ -896,7 +896,7 @@ def archive_files(path: str | Path) -> list[Path]:
 
 def convert_local_archive(files: list[Path], out_dir: str | Path) -> dict:
     """Local archive-schema files -> raw (out_dir), their sha256 in the source record."""
-    from hubanatomy.snapshot import sha256_file
+    from hubanatomy.snapshot.files import sha256_file
 
     source = {"kind": "snapshot", "format": "archive",
               "files": {str(f): sha256_file(f) for f in files}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hubanatomy.tags import RELATIONS, UNSPECIFIED
+from hubanatomy.snapshot.tags import RELATIONS, UNSPECIFIED
 
 AUTO_GENERATED = r"(?i)automatically generated|generated automatically"
 # YAML front matter: a first line "---", the YAML, a closing "---" line

@@ -1,8 +1,5 @@
-"""Trait mutation and drift along lineages (PAPER.md §4), with family-level inference.
-
-Every analysis runs on the edges of a graph variant whose parent is a model of the snapshot
-(a virtual parent has no traits), each edge carrying its primary relation and its family (the
-child's family in that variant), which is the unit of resampling and clustering.
+"""Trait mutation and drift along lineages, with family-level inference, on the edges of
+drift.edges (the family is the unit of resampling and clustering).
 
 * mutation rate of a set trait = mean Jaccard distance between parent and child sets over edges
   where both sets are non-empty;
@@ -17,18 +14,18 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from hubanatomy import snapshot as snap
-from hubanatomy.inference import (
+from hubanatomy.drift.edges import ALL, relation_groups
+from hubanatomy.drift.labels import OPENNESS, PLACEHOLDERS, SET_TRAITS
+from hubanatomy.snapshot import files as snap
+from hubanatomy.stats.inference import (
     MIN_FAMILIES,
     FamilyBootstrap,
-    benjamini_hochberg,
     clustered_regression,
     family_sign_flip_test,
     sign_flip_pvalues,
 )
-from hubanatomy.trait_labels import OPENNESS, PLACEHOLDERS, SET_TRAITS
+from hubanatomy.stats.tables import direction_label, result_frame, result_row
 
-ALL = "all"
 BASELINE_RELATION = "finetune"
 # numeric drifts: name -> (trait column, which edges count)
 MEASURES = {
@@ -39,12 +36,6 @@ MEASURES = {
     "n_languages_listed": ("n_languages", "both_languages"),
     "n_languages": ("n_languages", "all"),
 }
-TEST_SCHEMA = {"test": pl.String, "description": pl.String, "trait": pl.String,
-               "relation": pl.String, "variant": pl.String, "statistic": pl.Float64,
-               "effect": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-               "p": pl.Float64, "q": pl.Float64, "n_edges": pl.Int64, "n_families": pl.Int64,
-               "direction": pl.String}
-TEST_COLUMNS = list(TEST_SCHEMA)
 MUTATION_SCHEMA = {"trait": pl.String, "relation": pl.String, "variant": pl.String,
                    "mutation_rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
                    "n_edges": pl.Int64, "n_families": pl.Int64}
@@ -57,46 +48,6 @@ TRANSITIONS_SCHEMA = {"variant": pl.String, "source": pl.String, "target": pl.St
                       "directedness": pl.Float64, "p": pl.Float64,
                       "source_models": pl.Int64, "source_rank": pl.Int64,
                       "target_models": pl.Int64, "target_rank": pl.Int64}
-
-
-def drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFrame, variant: str,
-                relations: list[str]) -> pl.DataFrame:
-    """Edges of a variant with parent (p_*) and child (c_*) traits and the child's family."""
-    family = nodes.select(pl.col("node").alias("child_node"),
-                          pl.col(f"family_{variant}").alias("family"))
-    e = (edges.filter(~pl.col("parent_virtual") & pl.col("primary_relation").is_in(relations))
-         .select("parent_id", "child_id", "child_node",
-                 pl.col("primary_relation").alias("relation"))
-         .join(family, on="child_node", maintain_order="left"))
-    p = traits.rename(lambda c: c if c == "model_id" else f"p_{c}")
-    c = traits.rename(lambda c: c if c == "model_id" else f"c_{c}")
-    return (e.join(p, left_on="parent_id", right_on="model_id", maintain_order="left")
-            .join(c, left_on="child_id", right_on="model_id", maintain_order="left")
-            .sort(["child_id", "parent_id"]))
-
-
-def all_drift_edges(edges: pl.DataFrame, nodes: pl.DataFrame, traits: pl.DataFrame,
-                    variants: dict[str, list[str]]) -> pl.DataFrame:
-    """drift_edges of every variant, stacked with a `variant` column."""
-    return pl.concat([drift_edges(edges, nodes, traits, v, relations)
-                      .select(pl.lit(v).alias("variant"), pl.all())
-                      for v, relations in variants.items()])
-
-
-def split_variants(stacked: pl.DataFrame, variants: list[str]) -> dict[str, pl.DataFrame]:
-    """The edges of each configured variant, an empty frame for a variant without edges."""
-    return {v: stacked.filter(pl.col("variant") == v).drop("variant") for v in variants}
-
-
-def _groups(frame: pl.DataFrame) -> list[tuple[str, np.ndarray]]:
-    """(relation label, edge mask): all edges, then each relation present (none when there is
-    just one: its rows would repeat the first)."""
-    relation = frame["relation"].to_numpy()
-    present = sorted(set(relation.tolist()))
-    out = [(ALL, np.ones(frame.height, dtype=bool))]
-    if len(present) > 1:
-        out += [(r, relation == r) for r in present]
-    return out
 
 
 # --- mutation rates ---------------------------------------------------------------------
@@ -116,7 +67,7 @@ def mutation_rates(frames: dict[str, pl.DataFrame], replicates: int, seed: int) 
             both = ((frame[f"p_{trait}"].list.len() > 0)
                     & (frame[f"c_{trait}"].list.len() > 0)).to_numpy()
             distance = frame.select(jaccard_distance(trait).fill_null(0.0)).to_series().to_numpy()
-            for relation, mask in _groups(frame):
+            for relation, mask in relation_groups(frame):
                 name = f"{trait}|{relation}"
                 boot.add(name, distance, mask & both)
                 cells.append((name, trait, relation))
@@ -229,7 +180,7 @@ def numeric_drift(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -
         for measure, (column, which) in MEASURES.items():
             parent, child = _measure_values(frame, column)
             base = _measure_mask(frame, which) & np.isfinite(parent) & np.isfinite(child)
-            for relation, mask in _groups(frame):
+            for relation, mask in relation_groups(frame):
                 for side, values in (("parent", parent), ("child", child),
                                      ("difference", child - parent)):
                     boot.add(f"{measure}|{relation}|{side}", np.nan_to_num(values), base & mask)
@@ -272,24 +223,6 @@ def non_english_change(frame: pl.DataFrame) -> np.ndarray:
     return np.where(both, np.sign(non_english("p_languages") - non_english("c_languages")), 0)
 
 
-def result_row(test, description, trait, relation, variant, result, direction) -> dict:
-    return {"test": test, "description": description, "trait": trait, "relation": relation,
-            "variant": variant, "statistic": result["statistic"], "effect": result["effect"],
-            "ci_low": result["low"], "ci_high": result["high"], "p": result["p"],
-            "n_edges": result["n_edges"], "n_families": result["n_families"],
-            "direction": direction}
-
-
-def result_frame(rows: list[dict]) -> pl.DataFrame:
-    schema = {c: t for c, t in TEST_SCHEMA.items() if c != "q"}
-    return pl.DataFrame(rows, schema=schema)
-
-
-def read_test_part(path) -> pl.DataFrame:
-    """A stage's tests (results/tests/*.csv), typed even when it holds no row."""
-    return pl.read_csv(path, schema={c: t for c, t in TEST_SCHEMA.items() if c != "q"})
-
-
 def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> pl.DataFrame:
     """Paired parent/child tests of every numeric drift, relation effects, and the direction of
     license and language changes (p-values; q is added across the whole table later)."""
@@ -301,18 +234,20 @@ def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> 
             parent, child = _measure_values(frame, column)
             base = _measure_mask(frame, which) & np.isfinite(parent) & np.isfinite(child)
             diff = child - parent
-            for group, mask in _groups(frame):
+            for group, mask in relation_groups(frame):
                 m = base & mask
                 result = family_sign_flip_test(diff[m], families[m], 0.0, replicates, seed)
                 rows.append(result_row(
                     "paired_difference", f"mean child - parent {measure}", measure, group,
-                    variant, result, _sign(result["effect"], "child > parent", "child < parent")))
+                    variant, result,
+                    direction_label(result["effect"], "child > parent", "child < parent")))
             for group, result in clustered_regression(diff[base], relation[base],
                                                       BASELINE_RELATION, families[base]).items():
                 rows.append(result_row(
                     "relation_effect", f"change of {measure}: {group} minus {BASELINE_RELATION}",
                     measure, f"{group} vs {BASELINE_RELATION}", variant, result,
-                    _sign(result["effect"], f"larger for {group}", f"smaller for {group}")))
+                    direction_label(result["effect"], f"larger for {group}",
+                                    f"smaller for {group}")))
         for name, description, change, positive, negative in (
             ("license_toward_open", "share of license class changes toward more open licenses",
              license_openness_change(frame), "toward open", "toward restricted"),
@@ -320,11 +255,13 @@ def drift_tests(frames: dict[str, pl.DataFrame], replicates: int, seed: int) -> 
              "share of language changes where the child lists fewer non-English languages",
              non_english_change(frame), "drops non-English", "adds non-English"),
         ):
-            for group, mask in _groups(frame):
+            for group, mask in relation_groups(frame):
                 m = mask & (change != 0)
                 result = direction_share_test(change[m], families[m], replicates, seed)
                 rows.append(result_row("direction_share", description, name, group, variant,
-                                      result, _sign(result["effect"] - 0.5, positive, negative)))
+                                      result,
+                                      direction_label(result["effect"] - 0.5, positive,
+                                                      negative)))
     return result_frame(rows)
 
 
@@ -359,19 +296,3 @@ def direction_share_test(change: np.ndarray, families: np.ndarray, replicates: i
     return family_sign_flip_test((change > 0).astype(float), families, 0.5, replicates, seed)
 
 
-def _sign(value: float, positive: str, negative: str) -> str:
-    if not np.isfinite(value):
-        return "not tested (too few families)"
-    if value == 0:
-        return "none"
-    return positive if value > 0 else negative
-
-
-def finalise_tests(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """One table of all tests with Benjamini-Hochberg q-values across every row."""
-    tests = pl.concat([p.select([c for c in TEST_COLUMNS if c != "q"]) for p in parts],
-                      how="vertical_relaxed")
-    if tests.height == 0:
-        return tests.with_columns(q=pl.lit(None, pl.Float64)).select(TEST_COLUMNS)
-    q = benjamini_hochberg(tests["p"].to_numpy())
-    return tests.with_columns(q=pl.Series(q)).select(TEST_COLUMNS)

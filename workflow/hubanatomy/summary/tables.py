@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from hubanatomy import snapshot as snap
-from hubanatomy.languages import language_name
+from hubanatomy.snapshot import files as snap
+from hubanatomy.snapshot.languages import language_name
 
 PANELS = ("licenses", "tasks", "languages", "libraries", "parents", "datasets",
           "downloads", "arxiv")

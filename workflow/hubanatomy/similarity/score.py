@@ -21,12 +21,8 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from hubanatomy.drift import result_frame, result_row
-from hubanatomy.inference import FamilyBootstrap, clustered_slope_test, family_sign_flip_test
-from hubanatomy.lineage import LineageSettings, build_lineage
-from hubanatomy.motifs import MOTIFS, sample_motif, variant_graph
-from hubanatomy.normalise import normalise, source_record
-from hubanatomy.simulator import simulate
+from hubanatomy.stats.inference import FamilyBootstrap, clustered_slope_test, family_sign_flip_test
+from hubanatomy.stats.tables import result_frame, result_row
 
 MEASURES = ("tfidf", "bow", "levenshtein")
 TEXTS = ("metadata", "cards")
@@ -215,47 +211,3 @@ def diff_pair(nodes: pl.DataFrame, edges: pl.DataFrame,
             .sort(["family_size_finetune", "children_finetune", "parent_id", "child_id"],
                   descending=[True, True, False, False]).row(0, named=True))
     return best["parent_id"], best["child_id"]
-
-
-def directionality_sweep(shares: list[float], models: int, seed: int, workdir,
-                         samples: int, features: int, fit_sample: int, card_min_chars: int,
-                         card_chars: int, replicates: int) -> pl.DataFrame:
-    """The drift schematic made quantitative: simulate the directed scenario with a growing
-    share of siblings following a shared direction (mutation.sibling_shared), and the neutral
-    one; measure siblings and parent-child similarity in two-children motifs of the fine-tune
-    graph."""
-    rows = []
-    runs = [("directed", share) for share in shares] + [("neutral", None)]
-    for i, (scenario, share) in enumerate(runs):
-        root = Path(workdir) / f"run{i}"
-        simulate(models, seed, scenario, root / "raw",
-                 mutation=None if share is None else {"sibling_shared": share})
-        normalise(root / "raw", root / "snap", source_record({"kind": "simulated"}, root / "raw"))
-        settings = LineageSettings(variants={"finetune": ("finetune",)})
-        lineage = build_lineage(pl.read_parquet(root / "snap" / "models.parquet",
-                                                columns=["model_id", "created_at"]),
-                                pl.read_parquet(root / "snap" / "parents.parquet"), settings)
-        graph, n_models = variant_graph(lineage.nodes, lineage.edges, ["finetune"])
-        occurrences = sample_motif(graph, "two_children", samples,
-                                   np.random.default_rng(seed), np.arange(n_models))
-        if occurrences is None:
-            continue
-        family = lineage.nodes["family_finetune"].to_numpy()[occurrences[:, 0]]
-        pairs = pl.concat([
-            pl.DataFrame({"configuration": c, "occurrence": np.arange(len(occurrences)),
-                          "a": occurrences[:, x], "b": occurrences[:, y], "family": family})
-            for c, _, _, (x, y) in MOTIFS["two_children"]])
-        scored = score_all(pairs, read_dna(root / "snap", card_min_chars, card_chars),
-                           lineage.nodes["model_id"], features, fit_sample, seed)
-        for text in scored["text"].unique(maintain_order=True).to_list():
-            frame = scored.filter(pl.col("text") == text)
-            boot = FamilyBootstrap(frame["family"].to_numpy(), replicates, seed)
-            for configuration in ("siblings", "parent-child"):
-                boot.add(configuration, frame["tfidf"].to_numpy(),
-                         (frame["configuration"] == configuration).to_numpy())
-            for configuration, s in boot.compute().items():
-                rows.append({"scenario": scenario, "sibling_shared": share, "text": text,
-                             "pair_kind": configuration, "tfidf_mean": s["mean"],
-                             "ci_low": s["low"], "ci_high": s["high"], "n": s["n_edges"],
-                             "families": s["n_families"]})
-    return pl.DataFrame(rows, schema_overrides={"sibling_shared": pl.Float64})

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hubanatomy import snapshot as snap
-from hubanatomy.lineage import ALL_RELATIONS, LineageSettings, build_lineage
+from hubanatomy.lineage.build import ALL_RELATIONS, LineageSettings, build_lineage
+from hubanatomy.snapshot import files as snap
 
 log = logging.getLogger(__name__)
 

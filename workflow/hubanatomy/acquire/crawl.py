@@ -58,14 +58,14 @@ import orjson
 import polars as pl
 from huggingface_hub.utils import build_hf_headers, get_session
 
-from hubanatomy import raw
+from hubanatomy.acquire.ratelimit import SharedBudget, WaitTooLong
 from hubanatomy.errors import OFFLINE_HINT, InputError
+from hubanatomy.lineage.parent_ids import clean_parent_id
 from hubanatomy.logs import setup_logging
-from hubanatomy.parent_ids import clean_parent_id
 from hubanatomy.progress import Progress
-from hubanatomy.ratelimit import SharedBudget, WaitTooLong
-from hubanatomy.raw import public_url
-from hubanatomy.tags import BASE_MODEL, RELATIONS
+from hubanatomy.snapshot import raw
+from hubanatomy.snapshot.raw import public_url
+from hubanatomy.snapshot.tags import BASE_MODEL, RELATIONS
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
-from hubanatomy import snapshot as snap
 from hubanatomy.datafiles import read_data_csv
-from hubanatomy.summary import HAS_CARD_MIN_CHARS
+from hubanatomy.snapshot import files as snap
+from hubanatomy.summary.tables import HAS_CARD_MIN_CHARS
 
 SET_TRAITS = ("licenses", "languages", "tasks", "libraries")
 LICENSE_CLASSES = ("commercial", "use-restricted", "permissive", "copyleft", "other-unknown")

@@ -20,15 +20,15 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hubanatomy import cards as card_text
-from hubanatomy import raw
-from hubanatomy import snapshot as snap
 from hubanatomy.errors import InputError
-from hubanatomy.ids import IdIndex
-from hubanatomy.jsonl import Reject, read_jsonl
-from hubanatomy.parent_ids import REPO_ID
+from hubanatomy.lineage.parent_ids import REPO_ID
 from hubanatomy.progress import Progress
-from hubanatomy.tags import declared_parents, trait_lists
+from hubanatomy.snapshot import cards as card_text
+from hubanatomy.snapshot import files as snap
+from hubanatomy.snapshot import raw
+from hubanatomy.snapshot.ids import IdIndex
+from hubanatomy.snapshot.jsonl import Reject, read_jsonl
+from hubanatomy.snapshot.tags import declared_parents, trait_lists
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,2 @@
+"""Traits along lineages: labels, parent/child edges, mutation rates, transitions,
+numeric drifts and their tests, figures."""

@@ -1,0 +1,1 @@
+"""License compatibility of parent -> child edges: the audit and its figure."""

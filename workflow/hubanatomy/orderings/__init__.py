@@ -1,0 +1,1 @@
+"""Optimal orderings of trait values from their transitions, and their figures."""

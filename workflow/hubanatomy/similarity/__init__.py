@@ -1,0 +1,2 @@
+"""Genetic similarity between relatives: motifs, DNA texts, scores, the
+directionality sweep, figures."""

@@ -1,0 +1,1 @@
+"""Raw Hub data -> the canonical snapshot: parsing, tags, cards, ids, file names."""

@@ -1,0 +1,1 @@
+"""Family-level inference shared by the stages, and the one table of test results."""

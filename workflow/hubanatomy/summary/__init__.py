@@ -1,0 +1,1 @@
+"""The snapshot at a glance: headline counts, top tens, models per month."""
