@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+from pathlib import Path
 
 import polars as pl
 from laps import Laps
@@ -21,13 +22,14 @@ from hubanatomy.drift import measures as drift
 from hubanatomy.drift.edges import all_drift_edges, split_variants
 from hubanatomy.drift.labels import SET_TRAITS, label_traits
 from hubanatomy.lineage.build import LineageSettings, build_lineage
+from hubanatomy.snapshot.files import CARDS, MODELS
 from hubanatomy.stats.tables import finalise_tests
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--snapshot", required=True)
+    parser.add_argument("--snapshot", required=True, type=Path)
     parser.add_argument("--replicates", type=int, default=1000)
     args = parser.parse_args()
     settings = LineageSettings()
@@ -36,7 +38,7 @@ def main() -> None:
                             pl.read_parquet(f"{args.snapshot}/parents.parquet"), settings)
     laps = Laps()
     lap = laps.lap
-    traits = label_traits(args.snapshot)
+    traits = label_traits(args.snapshot / MODELS, args.snapshot / CARDS)
     lap("label_traits")
     frames = split_variants(all_drift_edges(
         lineage.edges, lineage.nodes, traits,

@@ -16,7 +16,7 @@ import time
 
 import polars as pl
 
-from hubanatomy.lineage.build import LineageSettings, build_lineage, write_lineage
+from hubanatomy.lineage.build import LineageSettings, build_lineage, lineage_files, write_lineage
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     lineage = build_lineage(models, parents, LineageSettings(), renames=renames)
     built = time.perf_counter() - start - read
     with tempfile.TemporaryDirectory() as out:
-        write_lineage(lineage, out)
+        write_lineage(lineage, **lineage_files(out))
     total = time.perf_counter() - start
     print(json.dumps({
         "nodes": lineage.nodes.height, "edges": lineage.edges.height,

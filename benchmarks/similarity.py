@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+from pathlib import Path
 
 import polars as pl
 from laps import Laps
@@ -26,12 +27,13 @@ from hubanatomy.similarity.score import (
     similarity_tests,
     split_scored,
 )
+from hubanatomy.snapshot.files import CARDS, MODELS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--snapshot", required=True)
+    parser.add_argument("--snapshot", required=True, type=Path)
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--replicates", type=int, default=1000)
     args = parser.parse_args()
@@ -47,7 +49,8 @@ def main() -> None:
     lap("count_motifs")
     pairs = sample_all_pairs(lineage.nodes, lineage.edges, variants, args.samples, 1)
     lap("sample_pairs")
-    scored = score_all(pairs, read_dna(args.snapshot, 512, 512), lineage.nodes["model_id"], 512,
+    dna = read_dna(args.snapshot / MODELS, args.snapshot / CARDS, 512, 512)
+    scored = score_all(pairs, dna, lineage.nodes["model_id"], 512,
                        100_000, 1, workers=2)
     lap("fit_and_score")
     parts = split_scored(scored)

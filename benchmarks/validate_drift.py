@@ -27,6 +27,7 @@ from hubanatomy.drift.edges import drift_edges
 from hubanatomy.drift.labels import SET_TRAITS, label_traits
 from hubanatomy.lineage.build import LineageSettings, build_lineage
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot.files import CARDS, MODELS
 from hubanatomy.snapshot.normalise import normalise, source_record
 from hubanatomy.stats.tables import finalise_tests
 
@@ -56,7 +57,7 @@ def run_tests(work: Path, models: int, seed: int, scenario: str, replicates: int
     lineage = build_lineage(pl.read_parquet(snap / "models.parquet",
                                             columns=["model_id", "created_at"]),
                             pl.read_parquet(snap / "parents.parquet"), settings)
-    traits = label_traits(snap)
+    traits = label_traits(snap / MODELS, snap / CARDS)
     frames = {v: drift_edges(lineage.edges, lineage.nodes, traits, v,
                                    list(settings.variants[v])) for v in ("all", "finetune")}
     parts = [drift.drift_tests(frames, replicates, seed)]

@@ -25,6 +25,7 @@ def simulated_lineage(root: Path, models: int, seed: int, scenario: str):
     from hubanatomy.drift.labels import label_traits
     from hubanatomy.lineage.build import LineageSettings, build_lineage
     from hubanatomy.simulator import simulate
+    from hubanatomy.snapshot.files import CARDS, MODELS
     from hubanatomy.snapshot.normalise import normalise, source_record
 
     simulate(models, seed, scenario, root / "raw")
@@ -34,4 +35,4 @@ def simulated_lineage(root: Path, models: int, seed: int, scenario: str):
         pl.read_parquet(root / "snap" / "models.parquet", columns=["model_id", "created_at"]),
         pl.read_parquet(root / "snap" / "parents.parquet"), settings,
         pl.read_parquet(root / "snap" / "renames.parquet"))
-    return lineage, label_traits(root / "snap"), settings
+    return lineage, label_traits(root / "snap" / MODELS, root / "snap" / CARDS), settings

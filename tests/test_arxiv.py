@@ -383,14 +383,14 @@ def test_summary_panel_counts_linked_papers_by_primary_category(tmp_path):
     assert categories.filter(pl.col("arxiv_id") == "2301.00001")["categories"].to_list() == [
         "cs.CL cs.LG"]
 
-    tens = top_tens(snap, NO_LINEAGE, n=10, arxiv_categories=categories)
+    tens = top_tens(snap / "models.parquet", NO_LINEAGE, n=10, arxiv_categories=categories)
     panel = tens.filter(pl.col("panel") == "arxiv_categories")
     # two distinct papers found (2301.00001 in two spellings counts once), both cs.CL
     assert panel.select("value", "count", "share", "denominator").rows() == [
         ("cs.CL", 2, 1.0, 2)]
     assert panel["denominator_of"][0].startswith("distinct linked arXiv papers found")
     assert "arxiv" not in tens["panel"].to_list()
-    plain = top_tens(snap, NO_LINEAGE, n=10)
+    plain = top_tens(snap / "models.parquet", NO_LINEAGE, n=10)
     assert "arxiv_categories" not in plain["panel"].to_list()
     assert plain.filter(pl.col("panel") == "arxiv")["value"][0] == "2301.00001"
     assert summary_panels(True)[-1] == "arxiv_categories" and summary_panels()[-1] == "arxiv"
@@ -405,7 +405,7 @@ def test_summary_figure_draws_the_categories_panel(tmp_path):
                                "paper_id": ["2301.00001", "2301.00002"], "models": [3, 1],
                                "status": ["ok", "ok"], "primary_category": ["cs.LG", "cs.CV"],
                                "categories": ["cs.LG", "cs.CV cs.LG"]})
-    tens = top_tens(snap, NO_LINEAGE, n=5, arxiv_categories=categories)
+    tens = top_tens(snap / "models.parquet", NO_LINEAGE, n=5, arxiv_categories=categories)
     png = tmp_path / "top_tens.png"
     plot_top_tens(tens, {"source": {"kind": "simulated"}}, png,
                   panels=summary_panels(arxiv_categories=True))

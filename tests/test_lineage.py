@@ -22,6 +22,7 @@ from hubanatomy.lineage.build import (
     DEFAULT_VARIANTS,
     LineageSettings,
     build_lineage,
+    lineage_files,
     write_lineage,
 )
 from hubanatomy.lineage.plots import descendant_tree
@@ -418,7 +419,7 @@ def test_three_cycle_drops_the_edge_into_the_oldest(tmp_path):
     assert _is_acyclic(_edge_pairs(lin))
     counts = lin.hygiene["counts"]
     assert counts["cycle_edges_removed"] == 1 and counts["cyclic_components"] == 1
-    write_lineage(lin, tmp_path)
+    write_lineage(lin, **lineage_files(tmp_path))
     decisions = pl.read_csv(tmp_path / "decisions.csv")
     removed = decisions.filter(pl.col("decision") == "cycle_edge_removed")
     assert removed.select("child_id", "parent_id").rows() == [("a", "c")]
@@ -754,7 +755,7 @@ def test_scipy_cross_check_of_textgen_components(textgen):
 
 
 def test_written_files_round_trip(small, tmp_path):
-    write_lineage(small, tmp_path)
+    write_lineage(small, **lineage_files(tmp_path))
     nodes = pl.read_parquet(Path(tmp_path) / "nodes.parquet")
     edges = pl.read_parquet(Path(tmp_path) / "edges.parquet")
     assert nodes.equals(small.nodes) and edges.equals(small.edges)

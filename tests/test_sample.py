@@ -11,6 +11,7 @@ import pytest
 from hubanatomy.lineage.build import LineageSettings, build_lineage
 from hubanatomy.lineage.sample import sample_snapshot, stratified_families
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot.files import snapshot_files
 from hubanatomy.snapshot.normalise import normalise, source_record
 
 PRECEDENCE = ("merge", "adapter", "quantized", "finetune", "unspecified")
@@ -49,7 +50,8 @@ def simulated_snapshot(tmp_path_factory):
 
 def test_sample_keeps_whole_families(simulated_snapshot):
     root = simulated_snapshot
-    manifest = sample_snapshot(root / "snap", root / "sample", 150, 5, PRECEDENCE)
+    manifest = sample_snapshot(snapshot_files(root / "snap"), snapshot_files(root / "sample"),
+                               150, 5, PRECEDENCE)
     assert manifest["sample"]["families"] == 150
     full = build_lineage(pl.read_parquet(root / "snap" / "models.parquet"),
                          pl.read_parquet(root / "snap" / "parents.parquet"), LineageSettings())

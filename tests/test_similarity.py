@@ -23,6 +23,7 @@ from hubanatomy.similarity.score import (
     similarity_tests,
     split_scored,
 )
+from hubanatomy.snapshot.files import CARDS, MODELS
 from hubanatomy.stats.tables import TEST_COLUMNS
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +204,7 @@ def test_read_dna_filters_and_truncates(tmp_path):
     }).with_columns(length_chars=pl.col("card").str.len_chars().fill_null(0))
     models.write_parquet(tmp_path / "models.parquet")
     cards.write_parquet(tmp_path / "cards.parquet")
-    out = read_dna(tmp_path, card_min_chars=20, card_chars=25)
+    out = read_dna(tmp_path / MODELS, tmp_path / CARDS, card_min_chars=20, card_chars=25)
     assert set(out) == {"metadata", "cards"}
     assert dict(out["metadata"].iter_rows()) == {"a": '{"id":"a"}', "c": '{"id":"c"}'}
     # a: truncated to 25; b: exactly the minimum, kept whole; c: too short; d: auto-generated;
@@ -223,7 +224,8 @@ def simulated_scores(tmp_path_factory):
     variants = {"finetune": list(settings.variants["finetune"]),
                 "all": list(settings.variants["all"])}
     pairs = sample_all_pairs(lineage.nodes, lineage.edges, variants, 300, 1)
-    scored = score_all(pairs, read_dna(root / "snap", 512, 512), lineage.nodes["model_id"], 512,
+    dna = read_dna(root / "snap" / MODELS, root / "snap" / CARDS, 512, 512)
+    scored = score_all(pairs, dna, lineage.nodes["model_id"], 512,
                        20_000, 1)
     split = split_scored(scored)
     return {"lineage": lineage, "variants": variants, "pairs": pairs, "scored": scored,

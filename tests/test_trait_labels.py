@@ -19,6 +19,7 @@ from hubanatomy.drift.labels import (
     license_taxonomy,
 )
 from hubanatomy.snapshot import files as snap
+from hubanatomy.snapshot.files import CARDS, MODELS
 from hubanatomy.snapshot.normalise import normalise
 
 # PAPER.md §2, the summary figure's top-ten licenses
@@ -107,7 +108,7 @@ def mistral(real_data, tmp_path_factory):
              {"id": records[1]["id"], "status": "ok", "card": "abcd efgh"},
              {"id": records[2]["id"], "status": "error", "card": None}]
     snapshot = _normalised(records, tmp_path_factory.mktemp("mistral"), cards)
-    return records, planted, label_traits(snapshot)
+    return records, planted, label_traits(snapshot / MODELS, snapshot / CARDS)
 
 
 def test_label_traits_on_the_mistral_family(mistral):
@@ -201,7 +202,8 @@ def test_has_card_requires_status_ok_and_more_than_three_characters(tmp_path):
     }), snap.CARDS_SCHEMA)  # a/none has no card row at all
     snap.write_parquet(models, tmp_path / snap.MODELS)
     snap.write_parquet(cards, tmp_path / snap.CARDS)
-    rows = {r["model_id"]: r for r in label_traits(tmp_path).iter_rows(named=True)}
+    labelled = label_traits(tmp_path / MODELS, tmp_path / CARDS)
+    rows = {r["model_id"]: r for r in labelled.iter_rows(named=True)}
     # known only for fetched cards (ok) and known absences (missing); unknown (None) otherwise
     assert {m: rows[m]["has_card"] for m in ids} == {
         "a/ok4": True, "a/ok3": False, "a/error": None, "a/missing": False, "a/none": None,
@@ -219,7 +221,7 @@ def test_has_card_requires_status_ok_and_more_than_three_characters(tmp_path):
     assert rows["a/auto"]["license_classes"] == ["commercial"]
     assert [rows[m]["n_languages"] for m in ids] == [2, 0, 1, 0, 0, 0]
     coverage = {r["license"]: r for r in license_coverage(
-        label_traits(tmp_path)).iter_rows(named=True)}
+        label_traits(tmp_path / MODELS, tmp_path / CARDS)).iter_rows(named=True)}
     assert coverage["mit"]["models"] == 2 and coverage["mit"]["in_taxonomy"]
     assert coverage["weird"] == {"license": "weird", "class": "other-unknown",
                                  "in_taxonomy": False, "models": 1}

@@ -128,9 +128,13 @@ rule normalise_snapshot:
 
 rule sample_snapshot:
     input:
-        **FULL_SNAPSHOT_FILES,
+        models=FULL_SNAPSHOT_FILES["models"],
+        parents=FULL_SNAPSHOT_FILES["parents"],
+        cards=FULL_SNAPSHOT_FILES["cards"],
+        renames=FULL_SNAPSHOT_FILES["renames"],
+        manifest=FULL_SNAPSHOT_FILES["manifest"],
     output:
-        **{k: f"results/sample/{v}" for k, v in SNAPSHOT_NAMES.items()},
+        **{k: str(v) for k, v in snapshot_files(SAMPLED_SNAPSHOT).items()},
     params:
         families=config["sample"]["families"],
         seed=config["sample"]["seed"],

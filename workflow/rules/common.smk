@@ -4,24 +4,23 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from hubanatomy.lineage.build import lineage_files
+from hubanatomy.snapshot.files import snapshot_files
 from hubanatomy.snapshot.raw import public_url
 
 # conda users: the rules' software is the project's own environment
 ENV = "../../environment.yml"
 
 SIMULATED_RAW = "results/raw/simulated"
-SNAPSHOT_NAMES = {"models": "models.parquet", "parents": "parents.parquet",
-                  "cards": "cards.parquet", "renames": "renames.parquet",
-                  "manifest": "manifest.json"}
 # the normalised snapshot, and the one every later stage reads (a sample of whole families
 # when sample.families > 0, otherwise the snapshot itself)
 FULL_SNAPSHOT = "results/snapshot"
-FULL_SNAPSHOT_FILES = {k: f"{FULL_SNAPSHOT}/{v}" for k, v in SNAPSHOT_NAMES.items()}
-SNAPSHOT = "results/sample" if config["sample"]["families"] > 0 else FULL_SNAPSHOT
-SNAPSHOT_FILES = {k: f"{SNAPSHOT}/{v}" for k, v in SNAPSHOT_NAMES.items()}
+FULL_SNAPSHOT_FILES = {k: str(v) for k, v in snapshot_files(FULL_SNAPSHOT).items()}
+SAMPLED_SNAPSHOT = "results/sample"
+SNAPSHOT = SAMPLED_SNAPSHOT if config["sample"]["families"] > 0 else FULL_SNAPSHOT
+SNAPSHOT_FILES = {k: str(v) for k, v in snapshot_files(SNAPSHOT).items()}
 LINEAGE = "results/lineage"
-LINEAGE_FILES = {"edges": f"{LINEAGE}/edges.parquet", "nodes": f"{LINEAGE}/nodes.parquet",
-                 "hygiene": f"{LINEAGE}/hygiene.json", "decisions": f"{LINEAGE}/decisions.csv"}
+LINEAGE_FILES = {k: str(v) for k, v in lineage_files(LINEAGE).items()}
 LINEAGE_CONFIG = config["lineage"]
 if LINEAGE_CONFIG["family_variant"] not in LINEAGE_CONFIG["variants"]:
     raise WorkflowError(

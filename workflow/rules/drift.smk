@@ -35,7 +35,8 @@ rule tabulate_license_coverage:
 rule build_drift_edges:
     input:
         traits=f"{TRAITS}/traits.parquet",
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
     output:
         edges=f"{TRAITS}/drift_edges.parquet",
     params:
@@ -131,7 +132,7 @@ rule test_drift:
     conda:
         ENV
     script:
-        "../scripts/test_drift.py"
+        "../scripts/run_drift_tests.py"
 
 
 rule collect_tests:

@@ -23,7 +23,8 @@ rule build_lineage:
 
 rule tabulate_lineage_edges:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
     output:
         table=report(TABLES["lineage_edges_by_relation"],
                      caption="../report/lineage_edges_by_relation.rst", category="Lineage"),
@@ -37,7 +38,7 @@ rule tabulate_lineage_edges:
 
 rule tabulate_top_parents:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
     output:
         table=report(TABLES["top_parents"], caption="../report/top_parents.rst",
                      category="Lineage"),
@@ -53,7 +54,7 @@ rule tabulate_top_parents:
 
 rule tabulate_largest_families:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
     output:
         table=report(TABLES["largest_families"], caption="../report/largest_families.rst",
                      category="Lineage"),
@@ -70,7 +71,7 @@ rule tabulate_largest_families:
 
 rule tabulate_family_sizes:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
     output:
         table=TABLES["family_size_distribution"],
     params:
@@ -85,7 +86,7 @@ rule tabulate_family_sizes:
 
 rule tabulate_generations:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
     output:
         table=TABLES["generation_distribution"],
     params:
@@ -100,7 +101,7 @@ rule tabulate_generations:
 
 rule tabulate_largest_families_over_time:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
     output:
         table=TABLES["largest_families_over_time"],
     params:
@@ -166,7 +167,8 @@ rule plot_largest_families_over_time:
 
 rule plot_family_tree_rank:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
         png=report("results/figures/family_tree_rank{rank}.png",
@@ -188,7 +190,8 @@ rule plot_family_tree_rank:
 
 rule plot_family_tree_named:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
         png=report(FIGURES["family_tree_named"], caption="../report/family_tree.rst",
@@ -210,7 +213,8 @@ rule plot_family_tree_named:
 
 rule collect_lineage_numbers:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
     output:
         values="results/replication/lineage.csv",
     log:

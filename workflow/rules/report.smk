@@ -3,7 +3,8 @@
 
 rule collect_foundation_numbers:
     input:
-        **SNAPSHOT_FILES,
+        models=SNAPSHOT_FILES["models"],
+        cards=SNAPSHOT_FILES["cards"],
     output:
         values="results/replication/foundation.csv",
     log:

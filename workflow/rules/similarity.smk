@@ -4,7 +4,8 @@
 
 rule count_motifs:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
     output:
         table=report(TABLES["motifs"], caption="../report/motifs.rst", category="Similarity"),
     params:
@@ -21,7 +22,8 @@ rule count_motifs:
 
 rule sample_motif_pairs:
     input:
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
     output:
         pairs="results/similarity/pairs.parquet",
     params:
@@ -97,7 +99,7 @@ rule test_similarity:
     conda:
         ENV
     script:
-        "../scripts/test_similarity.py"
+        "../scripts/run_similarity_tests.py"
 
 
 rule plot_similarity:
@@ -125,7 +127,8 @@ rule plot_metadata_diff:
     input:
         models=SNAPSHOT_FILES["models"],
         manifest=SNAPSHOT_FILES["manifest"],
-        **LINEAGE_FILES,
+        nodes=LINEAGE_FILES["nodes"],
+        edges=LINEAGE_FILES["edges"],
     output:
         png=report(FIGURES["metadata_diff"], caption="../report/metadata_diff.rst",
                    category="Similarity"),

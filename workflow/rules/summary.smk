@@ -15,7 +15,9 @@ if ARXIV_ENABLED:
 
 rule tabulate_snapshot_summary:
     input:
-        **SNAPSHOT_FILES,
+        models=SNAPSHOT_FILES["models"],
+        parents=SNAPSHOT_FILES["parents"],
+        cards=SNAPSHOT_FILES["cards"],
     output:
         table=report(TABLES["snapshot_summary"], caption="../report/snapshot_summary.rst",
                      category="Summary"),
@@ -54,7 +56,7 @@ rule lookup_arxiv:
 
 rule tabulate_top_tens:
     input:
-        **SNAPSHOT_FILES,
+        models=SNAPSHOT_FILES["models"],
         **TOP_TENS_ARXIV_INPUT,
         nodes=LINEAGE_FILES["nodes"],
     output:

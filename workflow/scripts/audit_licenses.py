@@ -10,12 +10,12 @@ from hubanatomy.snapshot.files import write_parquet
 
 
 def main():
-    i = snakemake.input  # noqa: F821
-    variant = snakemake.params.variant  # noqa: F821
+    i = snakemake.input
+    variant = snakemake.params.variant
     frame = split_variants(pl.read_parquet(i.edges), [variant])[variant]
     created = pl.read_parquet(i.models, columns=["model_id", "created_at"])
     verdicts = audit_edges(frame, created, value_classes("licenses"), compatibility_rules())
-    write_parquet(verdicts, snakemake.output.verdicts)  # noqa: F821
+    write_parquet(verdicts, snakemake.output.verdicts)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -9,11 +9,11 @@ from hubanatomy.snapshot.files import write_parquet
 
 
 def main():
-    i = snakemake.input  # noqa: F821
-    nodes, edges = read_lineage(i.nodes.rsplit("/", 1)[0])
+    i = snakemake.input
+    nodes, edges = read_lineage(i.nodes, i.edges)
     stacked = all_drift_edges(edges, nodes, pl.read_parquet(i.traits),
-                              dict(snakemake.params.variants))  # noqa: F821
-    write_parquet(stacked, snakemake.output.edges)  # noqa: F821
+                              dict(snakemake.params.variants))
+    write_parquet(stacked, snakemake.output.edges)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -1,6 +1,5 @@
 """results/replication.csv: the paper's numbers, ours, and a verdict for each."""
 
-from pathlib import Path
 
 from hubanatomy.datafiles import read_table
 from hubanatomy.logs import run_script
@@ -9,11 +8,11 @@ from hubanatomy.snapshot.files import is_simulated, read_manifest
 
 
 def main():
-    i = snakemake.input  # noqa: F821
+    i = snakemake.input
     parts = [read_table(p, PART_SCHEMA) for p in i.parts]
-    manifest = read_manifest(Path(i.manifest).parent)
+    manifest = read_manifest(i.manifest)
     replication_table(parts, simulated=is_simulated(manifest)).write_csv(
-        snakemake.output.table)  # noqa: F821
+        snakemake.output.table)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -7,10 +7,10 @@ from hubanatomy.replication import drift_values
 
 
 def main():
-    i = snakemake.input  # noqa: F821
+    i = snakemake.input
     drift_values(read_table(i.mutation_rates, MUTATION_SCHEMA),
                  read_table(i.numeric_drift, NUMERIC_SCHEMA)).write_csv(
-        snakemake.output.values, float_precision=10)  # noqa: F821
+        snakemake.output.values, float_precision=10)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

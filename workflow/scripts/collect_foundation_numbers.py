@@ -5,9 +5,9 @@ from hubanatomy.replication import foundation_values
 
 
 def main():
-    i = snakemake.input  # noqa: F821
-    foundation_values(i.models, i.cards).write_csv(snakemake.output.values,  # noqa: F821
+    i = snakemake.input
+    foundation_values(i.models, i.cards).write_csv(snakemake.output.values,
                                                    float_precision=10)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -6,9 +6,9 @@ from hubanatomy.replication import lineage_values
 
 
 def main():
-    nodes, edges = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
-    lineage_values(nodes, edges).write_csv(snakemake.output.values,  # noqa: F821
+    nodes, edges = read_lineage(snakemake.input.nodes, snakemake.input.edges)
+    lineage_values(nodes, edges).write_csv(snakemake.output.values,
                                            float_precision=10)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

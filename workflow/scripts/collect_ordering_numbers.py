@@ -7,9 +7,9 @@ from hubanatomy.replication import ordering_values
 
 
 def main():
-    orderings = read_table(snakemake.input.orderings, ORDERING_SCHEMA)  # noqa: F821
-    ordering_values(orderings, snakemake.params.values_from).write_csv(  # noqa: F821
-        snakemake.output.values, float_precision=10)  # noqa: F821
+    orderings = read_table(snakemake.input.orderings, ORDERING_SCHEMA)
+    ordering_values(orderings, snakemake.params.values_from).write_csv(
+        snakemake.output.values, float_precision=10)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -10,14 +10,14 @@ from hubanatomy.snapshot.files import KNOWN_CARD_STATUSES
 
 
 def main():
-    i, p = snakemake.input, snakemake.params  # noqa: F821
+    i, p = snakemake.input, snakemake.params
     cards = pl.read_parquet(i.cards, columns=["status", "length_chars", "auto_generated"])
     kept = cards.filter((pl.col("status") == "ok") & (pl.col("length_chars") >= p.card_min_chars)
                         & ~pl.col("auto_generated")).height
     fetched = cards["status"].is_in(KNOWN_CARD_STATUSES).any()
     similarity_values(read_table(i.table, SIMILARITY_SCHEMA), pl.read_csv(i.motifs),
                       kept if fetched else None, p.samples).write_csv(
-        snakemake.output.values, float_precision=10)  # noqa: F821
+        snakemake.output.values, float_precision=10)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

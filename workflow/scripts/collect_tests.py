@@ -5,8 +5,8 @@ from hubanatomy.stats.tables import finalise_tests, read_test_part
 
 
 def main():
-    parts = [read_test_part(p) for p in snakemake.input.parts]  # noqa: F821
-    finalise_tests(parts).write_csv(snakemake.output.table, float_precision=8)  # noqa: F821
+    parts = [read_test_part(p) for p in snakemake.input.parts]
+    finalise_tests(parts).write_csv(snakemake.output.table, float_precision=8)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

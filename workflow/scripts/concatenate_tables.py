@@ -8,9 +8,9 @@ from hubanatomy.orderings.order import TABLE_SCHEMAS
 
 
 def main():
-    schema = TABLE_SCHEMAS[snakemake.params.table]  # noqa: F821
-    parts = [read_table(p, schema) for p in snakemake.input.parts]  # noqa: F821
-    pl.concat(parts).write_csv(snakemake.output.table, float_precision=6)  # noqa: F821
+    schema = TABLE_SCHEMAS[snakemake.params.table]
+    parts = [read_table(p, schema) for p in snakemake.input.parts]
+    pl.concat(parts).write_csv(snakemake.output.table, float_precision=6)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

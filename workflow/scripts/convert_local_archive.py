@@ -7,8 +7,8 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    files = [Path(f) for f in snakemake.input.files]  # noqa: F821
-    convert_local_archive(files, snakemake.output.raw)  # noqa: F821
+    files = [Path(f) for f in snakemake.input.files]
+    convert_local_archive(files, snakemake.output.raw)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

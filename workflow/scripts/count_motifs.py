@@ -6,9 +6,9 @@ from hubanatomy.similarity.motifs import motif_table
 
 
 def main():
-    nodes, edges = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
-    motif_table(nodes, edges, dict(snakemake.params.variants)).write_csv(  # noqa: F821
-        snakemake.output.table)  # noqa: F821
+    nodes, edges = read_lineage(snakemake.input.nodes, snakemake.input.edges)
+    motif_table(nodes, edges, dict(snakemake.params.variants)).write_csv(
+        snakemake.output.table)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

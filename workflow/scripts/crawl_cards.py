@@ -7,11 +7,11 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    done = Path(snakemake.output[0])  # noqa: F821
-    item, of = snakemake.wildcards.scatteritem.split("-of-")  # noqa: F821
-    crawl_cards(done.parent.parent, CrawlSettings.from_config(with_endpoint(snakemake)),  # noqa: F821
+    done = Path(snakemake.output[0])
+    item, of = snakemake.wildcards.scatteritem.split("-of-")
+    crawl_cards(done.parent.parent, CrawlSettings.from_config(with_endpoint(snakemake)),
                 shard=int(item) - 1, shards=int(of))
     done.touch()
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -7,9 +7,9 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    done = Path(snakemake.output[0])  # noqa: F821
-    crawl_list(done.parent.parent, CrawlSettings.from_config(with_endpoint(snakemake)))  # noqa: F821
+    done = Path(snakemake.output[0])
+    crawl_list(done.parent.parent, CrawlSettings.from_config(with_endpoint(snakemake)))
     done.touch()
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -5,10 +5,10 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    archive = snakemake.params.archive  # noqa: F821
+    archive = snakemake.params.archive
     # the endpoint from the config itself: the params hold it without credentials
-    download_archive(archive["repo_id"], archive["revision"], snakemake.output.raw,  # noqa: F821
-                     endpoint=snakemake.config["archive"]["endpoint"])  # noqa: F821
+    download_archive(archive["repo_id"], archive["revision"], snakemake.output.raw,
+                     endpoint=snakemake.config["archive"]["endpoint"])
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -7,9 +7,9 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    root = Path(snakemake.output[0]).parent  # noqa: F821
-    gather(root, CrawlSettings.from_config(with_endpoint(snakemake)),  # noqa: F821
-           shards=len(snakemake.input))  # noqa: F821
+    root = Path(snakemake.output[0]).parent
+    gather(root, CrawlSettings.from_config(with_endpoint(snakemake)),
+           shards=len(snakemake.input))
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

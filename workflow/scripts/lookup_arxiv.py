@@ -5,11 +5,11 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    i, p, o = snakemake.input, snakemake.params, snakemake.output  # noqa: F821
+    i, p, o = snakemake.input, snakemake.params, snakemake.output
     links = linked_arxiv_ids(i.models)
     found = lookup_categories(links["arxiv_id"], p.cache, endpoint=p.endpoint,
                               batch_size=p.batch_size, delay_seconds=p.delay_seconds)
     categories_table(links, found).write_csv(o.table)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

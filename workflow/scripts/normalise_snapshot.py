@@ -8,13 +8,14 @@ from hubanatomy.snapshot.raw import RAW_MANIFEST
 
 
 def main():
-    raw = Path(snakemake.input.raw)  # noqa: F821
+    raw = Path(snakemake.input.raw)
     # a crawl is marked complete by its raw manifest: the raw data is the folder around it
     raw = raw.parent if raw.name == RAW_MANIFEST else raw
-    out = snakemake.output  # noqa: F821
-    normalise(raw, out_dir=out.manifest.rsplit("/", 1)[0],
-              source=source_record(snakemake.params.source, raw),  # noqa: F821
-              max_reject_fraction=snakemake.params.max_reject_fraction)  # noqa: F821
+    # the snapshot is written as one folder (staged, then moved in place); the rule declares
+    # its files by snapshot.files.FILES, the names normalise writes
+    normalise(raw, out_dir=Path(snakemake.output.manifest).parent,
+              source=source_record(snakemake.params.source, raw),
+              max_reject_fraction=snakemake.params.max_reject_fraction)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

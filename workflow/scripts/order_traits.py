@@ -9,8 +9,8 @@ from hubanatomy.orderings.order import ordering_analysis
 
 
 def main():
-    i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
-    trait = snakemake.wildcards.trait  # noqa: F821
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
+    trait = snakemake.wildcards.trait
     rows, agreement = ordering_analysis(split_variants(pl.read_parquet(i.edges), p.variants),
                                         pl.read_parquet(i.traits), trait, p.top_n,
                                         p.replicates, p.seed, value_classes(trait),
@@ -19,4 +19,4 @@ def main():
     agreement.write_csv(o.agreement, float_precision=6)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

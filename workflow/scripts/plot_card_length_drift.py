@@ -8,9 +8,9 @@ from hubanatomy.snapshot.files import read_manifest
 
 
 def main():
-    i, o = snakemake.input, snakemake.output  # noqa: F821
-    plot_card_length_drift(read_table(i.table, NUMERIC_SCHEMA), snakemake.params.variant,  # noqa: F821
-                           read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+    i, o = snakemake.input, snakemake.output
+    plot_card_length_drift(read_table(i.table, NUMERIC_SCHEMA), snakemake.params.variant,
+                           read_manifest(i.manifest), o.png, o.pdf)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

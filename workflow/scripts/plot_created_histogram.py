@@ -8,9 +8,9 @@ from hubanatomy.summary.plots import plot_created_histogram
 
 
 def main():
-    i, o = snakemake.input, snakemake.output  # noqa: F821
+    i, o = snakemake.input, snakemake.output
     months = pl.read_csv(i.table, try_parse_dates=True)
-    plot_created_histogram(months, read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+    plot_created_histogram(months, read_manifest(i.manifest), o.png, o.pdf)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

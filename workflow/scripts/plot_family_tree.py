@@ -8,14 +8,14 @@ from hubanatomy.snapshot.files import read_manifest
 
 
 def main():
-    i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
-    nodes, edges = read_lineage(i.nodes.rsplit("/", 1)[0])
-    wildcards = snakemake.wildcards  # noqa: F821
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
+    nodes, edges = read_lineage(i.nodes, i.edges)
+    wildcards = snakemake.wildcards
     named = getattr(p, "named_model", None)
     rank = int(wildcards.rank) if hasattr(wildcards, "rank") else p.fallback_rank
     start, title = tree_start(nodes, p.variant, rank, named)
-    plot_family_tree(nodes, edges, start, read_manifest(i.manifest.rsplit("/", 1)[0]),
+    plot_family_tree(nodes, edges, start, read_manifest(i.manifest),
                      o.png, o.pdf, p.max_nodes, title, relations=p.relations)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

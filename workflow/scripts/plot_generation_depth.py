@@ -8,9 +8,9 @@ from hubanatomy.snapshot.files import read_manifest
 
 
 def main():
-    i, o = snakemake.input, snakemake.output  # noqa: F821
-    plot_generation_depth(pl.read_csv(i.table), read_manifest(i.manifest.rsplit("/", 1)[0]),
+    i, o = snakemake.input, snakemake.output
+    plot_generation_depth(pl.read_csv(i.table), read_manifest(i.manifest),
                           o.png, o.pdf)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -8,10 +8,10 @@ from hubanatomy.snapshot.files import read_manifest
 
 
 def main():
-    i, o = snakemake.input, snakemake.output  # noqa: F821
+    i, o = snakemake.input, snakemake.output
     plot_largest_families_over_time(pl.read_csv(i.table, try_parse_dates=True),
-                                    snakemake.params.variant,  # noqa: F821
-                                    read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+                                    snakemake.params.variant,
+                                    read_manifest(i.manifest), o.png, o.pdf)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -12,10 +12,10 @@ from hubanatomy.snapshot.files import read_manifest
 
 
 def main():
-    i, o = snakemake.input, snakemake.output  # noqa: F821
-    manifest = read_manifest(i.manifest.rsplit("/", 1)[0])
-    nodes, edges = read_lineage(i.nodes.rsplit("/", 1)[0])
-    pair = diff_pair(nodes, edges, snakemake.params.pair)  # noqa: F821
+    i, o = snakemake.input, snakemake.output
+    manifest = read_manifest(i.manifest)
+    nodes, edges = read_lineage(i.nodes, i.edges)
+    pair = diff_pair(nodes, edges, snakemake.params.pair)
     if pair is None:
         no_data_figure("Character-level diff of a parent's and its fine-tune's metadata DNA",
                        "no fine-tune edge with both ends in this snapshot", manifest, o.png,
@@ -31,4 +31,4 @@ def main():
     plot_metadata_diff(parent, text[parent], child, text[child], manifest, o.png, o.pdf)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

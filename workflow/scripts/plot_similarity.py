@@ -8,10 +8,10 @@ from hubanatomy.snapshot.files import read_manifest
 
 
 def main():
-    i, o, w = snakemake.input, snakemake.output, snakemake.wildcards  # noqa: F821
+    i, o, w = snakemake.input, snakemake.output, snakemake.wildcards
     plot_similarity(read_table(i.table, SIMILARITY_SCHEMA), w.text, w.measure,
-                    snakemake.params.variant,  # noqa: F821
-                    read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+                    snakemake.params.variant,
+                    read_manifest(i.manifest), o.png, o.pdf)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -9,10 +9,10 @@ from hubanatomy.summary.tables import summary_panels
 
 
 def main():
-    i, o = snakemake.input, snakemake.output  # noqa: F821
-    plot_top_tens(pl.read_csv(i.table), read_manifest(i.manifest.rsplit("/", 1)[0]),
+    i, o = snakemake.input, snakemake.output
+    plot_top_tens(pl.read_csv(i.table), read_manifest(i.manifest),
                   o.png, o.pdf,
-                  panels=summary_panels(snakemake.params.arxiv_categories))  # noqa: F821
+                  panels=summary_panels(snakemake.params.arxiv_categories))
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

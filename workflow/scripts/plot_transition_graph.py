@@ -11,15 +11,15 @@ from hubanatomy.snapshot.files import read_manifest
 
 
 def main():
-    i, o = snakemake.input, snakemake.output  # noqa: F821
-    variant = snakemake.params.variant  # noqa: F821
+    i, o = snakemake.input, snakemake.output
+    variant = snakemake.params.variant
     order = read_table(i.order, ORDERING_SCHEMA).filter(
         (pl.col("variant") == variant) & (pl.col("weighting") == "weighted")
         & (pl.col("method") == "exact"))
     transitions = read_table(i.transitions, TRANSITIONS_SCHEMA).filter(
         pl.col("variant") == variant)
-    plot_transition_graph(order, transitions, snakemake.wildcards.trait, variant,  # noqa: F821
-                          read_manifest(i.manifest.rsplit("/", 1)[0]), o.png, o.pdf)
+    plot_transition_graph(order, transitions, snakemake.wildcards.trait, variant,
+                          read_manifest(i.manifest), o.png, o.pdf)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

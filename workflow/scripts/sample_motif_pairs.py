@@ -7,10 +7,10 @@ from hubanatomy.snapshot.files import write_parquet
 
 
 def main():
-    p = snakemake.params  # noqa: F821
-    nodes, edges = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
+    p = snakemake.params
+    nodes, edges = read_lineage(snakemake.input.nodes, snakemake.input.edges)
     pairs = sample_all_pairs(nodes, edges, dict(p.variants), p.samples, p.seed)
-    write_parquet(pairs, snakemake.output.pairs)  # noqa: F821
+    write_parquet(pairs, snakemake.output.pairs)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -1,16 +1,15 @@
 """A snapshot of whole families, sampled by size class."""
 
-from pathlib import Path
-
 from hubanatomy.lineage.sample import sample_snapshot
 from hubanatomy.logs import run_script
+from hubanatomy.snapshot.files import FILES
 
 
 def main():
-    p = snakemake.params  # noqa: F821
-    sample_snapshot(Path(snakemake.input.manifest).parent,  # noqa: F821
-                    Path(snakemake.output.manifest).parent,  # noqa: F821
-                    p.families, p.seed, tuple(p.precedence))
+    p = snakemake.params
+    source = {key: snakemake.input[key] for key in FILES}
+    out = {key: snakemake.output[key] for key in FILES}
+    sample_snapshot(source, out, p.families, p.seed, tuple(p.precedence))
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

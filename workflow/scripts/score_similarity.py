@@ -1,6 +1,5 @@
 """Similarity of every sampled pair on both DNAs and all three measures."""
 
-from pathlib import Path
 
 import polars as pl
 
@@ -10,12 +9,12 @@ from hubanatomy.snapshot.files import write_parquet
 
 
 def main():
-    i, p = snakemake.input, snakemake.params  # noqa: F821
-    dna = read_dna(Path(i.models).parent, p.card_min_chars, p.card_chars)
+    i, p = snakemake.input, snakemake.params
+    dna = read_dna(i.models, i.cards, p.card_min_chars, p.card_chars)
     scored = score_all(pl.read_parquet(i.pairs), dna,
                        pl.read_parquet(i.nodes, columns=["model_id"])["model_id"],
-                       p.features, p.fit_sample, p.seed, workers=snakemake.threads)  # noqa: F821
-    write_parquet(scored, snakemake.output.scored)  # noqa: F821
+                       p.features, p.fit_sample, p.seed, workers=snakemake.threads)
+    write_parquet(scored, snakemake.output.scored)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

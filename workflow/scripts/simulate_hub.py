@@ -5,9 +5,9 @@ from hubanatomy.simulator import simulate
 
 
 def main():
-    p = snakemake.params  # noqa: F821
+    p = snakemake.params
     simulate(models=p.models, seed=p.seed, scenario=p.scenario,
-             out_dir=snakemake.output.raw)  # noqa: F821
+             out_dir=snakemake.output.raw)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

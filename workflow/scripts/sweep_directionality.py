@@ -7,12 +7,12 @@ from hubanatomy.similarity.sweep import directionality_sweep
 
 
 def main():
-    p = snakemake.params  # noqa: F821
+    p = snakemake.params
     with tempfile.TemporaryDirectory() as work:
         table = directionality_sweep(p.sweep["shares"], p.sweep["models"], p.sweep["seed"],
                                      work, p.samples, p.features, p.fit_sample,
                                      p.card_min_chars, p.card_chars, p.replicates)
-    table.write_csv(snakemake.output.table, float_precision=6)  # noqa: F821
+    table.write_csv(snakemake.output.table, float_precision=6)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -1,14 +1,15 @@
 """The largest families of the configured graph variant."""
 
-from hubanatomy.lineage.build import read_lineage
+import polars as pl
+
 from hubanatomy.lineage.tables import families
 from hubanatomy.logs import run_script
 
 
 def main():
-    p = snakemake.params  # noqa: F821
-    nodes, _ = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
-    families(nodes, p.variant).head(p.top_n).write_csv(snakemake.output.table)  # noqa: F821
+    p = snakemake.params
+    nodes = pl.read_parquet(snakemake.input.nodes)
+    families(nodes, p.variant).head(p.top_n).write_csv(snakemake.output.table)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -7,9 +7,9 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    p = snakemake.params  # noqa: F821
-    audit_table(pl.read_parquet(snakemake.input.verdicts), p.replicates, p.seed).write_csv(  # noqa: F821
-        snakemake.output.table, float_precision=6)  # noqa: F821
+    p = snakemake.params
+    audit_table(pl.read_parquet(snakemake.input.verdicts), p.replicates, p.seed).write_csv(
+        snakemake.output.table, float_precision=6)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

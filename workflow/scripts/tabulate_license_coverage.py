@@ -7,8 +7,8 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    traits = pl.read_parquet(snakemake.input.traits)  # noqa: F821
-    license_coverage(traits).write_csv(snakemake.output.table)  # noqa: F821
+    traits = pl.read_parquet(snakemake.input.traits)
+    license_coverage(traits).write_csv(snakemake.output.table)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

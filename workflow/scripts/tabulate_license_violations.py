@@ -7,8 +7,8 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    verdicts = pl.read_parquet(snakemake.input.verdicts)  # noqa: F821
-    top_violations(verdicts, snakemake.params.top_n).write_csv(snakemake.output.table)  # noqa: F821
+    verdicts = pl.read_parquet(snakemake.input.verdicts)
+    top_violations(verdicts, snakemake.params.top_n).write_csv(snakemake.output.table)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

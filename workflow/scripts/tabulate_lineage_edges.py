@@ -6,8 +6,8 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    nodes, edges = read_lineage(snakemake.input.nodes.rsplit("/", 1)[0])  # noqa: F821
-    edges_by_relation(edges, nodes).write_csv(snakemake.output.table)  # noqa: F821
+    nodes, edges = read_lineage(snakemake.input.nodes, snakemake.input.edges)
+    edges_by_relation(edges, nodes).write_csv(snakemake.output.table)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -8,11 +8,11 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    p = snakemake.params  # noqa: F821
-    frames = split_variants(pl.read_parquet(snakemake.input.edges),  # noqa: F821
-                            snakemake.params.variants)  # noqa: F821
+    p = snakemake.params
+    frames = split_variants(pl.read_parquet(snakemake.input.edges),
+                            snakemake.params.variants)
     mutation_rates(frames, p.replicates, p.seed).write_csv(
-        snakemake.output.table, float_precision=6)  # noqa: F821
+        snakemake.output.table, float_precision=6)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -7,10 +7,10 @@ from hubanatomy.similarity.score import similarity_table, split_scored
 
 
 def main():
-    p = snakemake.params  # noqa: F821
-    scored = split_scored(pl.read_parquet(snakemake.input.scored))  # noqa: F821
+    p = snakemake.params
+    scored = split_scored(pl.read_parquet(snakemake.input.scored))
     similarity_table(scored, p.replicates, p.seed).write_csv(
-        snakemake.output.table, float_precision=6)  # noqa: F821
+        snakemake.output.table, float_precision=6)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -8,12 +8,12 @@ from hubanatomy.logs import run_script
 
 
 def main():
-    i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
     table, tests = transition_analysis(
         split_variants(pl.read_parquet(i.edges), p.variants), pl.read_parquet(i.traits),
-        snakemake.wildcards.trait, p.top_n, p.replicates, p.seed)  # noqa: F821
+        snakemake.wildcards.trait, p.top_n, p.replicates, p.seed)
     table.write_csv(o.table, float_precision=6)
     tests.write_csv(o.tests)
 
 
-run_script(snakemake, main)  # noqa: F821
+run_script(snakemake, main)

@@ -40,12 +40,12 @@ def value_classes(trait: str) -> dict[str, str]:
     return {}
 
 
-def label_traits(snapshot_dir: str | Path) -> pl.DataFrame:
-    """One row per model: the trait sets, license classes and card features."""
-    d = Path(snapshot_dir)
-    models = pl.read_parquet(d / snap.MODELS, columns=["model_id", "licenses", "languages",
+def label_traits(models: str | Path, cards: str | Path) -> pl.DataFrame:
+    """One row per model (of the snapshot's models and cards files): the trait sets, license
+    classes and card features."""
+    models = pl.read_parquet(models, columns=["model_id", "licenses", "languages",
                                                       "pipeline_tag", "library_name"])
-    cards = pl.read_parquet(d / snap.CARDS, columns=["model_id", "status", "length_chars",
+    cards = pl.read_parquet(cards, columns=["model_id", "status", "length_chars",
                                                     "length_words", "auto_generated"])
     classes = dict(license_taxonomy().select("license", "class").iter_rows())
     empty = pl.lit([], dtype=pl.List(pl.String))

@@ -438,16 +438,21 @@ HYGIENE = "hygiene.json"
 DECISIONS = "decisions.csv"
 
 
-def write_lineage(lineage: Lineage, out_dir) -> None:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    snap.write_parquet(lineage.edges, out / EDGES)
-    snap.write_parquet(lineage.nodes, out / NODES)
-    snap.write_json(lineage.hygiene, out / HYGIENE)
-    lineage.decisions.write_csv(out / DECISIONS)
+def lineage_files(directory) -> dict[str, Path]:
+    """The lineage's files in a directory, by the names the rules declare them under."""
+    names = {"edges": EDGES, "nodes": NODES, "hygiene": HYGIENE, "decisions": DECISIONS}
+    return {key: Path(directory) / name for key, name in names.items()}
 
 
-def read_lineage(lineage_dir) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(nodes, edges) of results/lineage/."""
-    return (pl.read_parquet(Path(lineage_dir) / NODES),
-            pl.read_parquet(Path(lineage_dir) / EDGES))
+def write_lineage(lineage: Lineage, edges, nodes, hygiene, decisions) -> None:
+    for path in (edges, nodes, hygiene, decisions):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    snap.write_parquet(lineage.edges, edges)
+    snap.write_parquet(lineage.nodes, nodes)
+    snap.write_json(lineage.hygiene, hygiene)
+    lineage.decisions.write_csv(decisions)
+
+
+def read_lineage(nodes, edges) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(nodes, edges) from their parquet files."""
+    return pl.read_parquet(nodes), pl.read_parquet(edges)

@@ -40,15 +40,16 @@ def stratified_families(sizes: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([members[c][: quota[c]] for c in classes]))
 
 
-def sample_snapshot(source_dir: str | Path, out_dir: str | Path, families: int, seed: int,
+def sample_snapshot(source: dict, out: dict, families: int, seed: int,
                     precedence: tuple[str, ...]) -> dict:
-    """Write the snapshot of `families` whole families of source_dir to out_dir."""
-    source_dir, out = Path(source_dir), Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    models = pl.read_parquet(source_dir / snap.MODELS)
-    parents = pl.read_parquet(source_dir / snap.PARENTS)
-    cards = pl.read_parquet(source_dir / snap.CARDS)
-    renames = pl.read_parquet(source_dir / snap.RENAMES)
+    """Write the snapshot of `families` whole families of the `source` snapshot files to the
+    `out` files (both: snapshot.files.FILES key -> path)."""
+    for path in out.values():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    models = pl.read_parquet(source["models"])
+    parents = pl.read_parquet(source["parents"])
+    cards = pl.read_parquet(source["cards"])
+    renames = pl.read_parquet(source["renames"])
     settings = LineageSettings(precedence=precedence, keep_virtual_parents=True,
                                variants={"all": ALL_RELATIONS})
     lineage = build_lineage(models.select("model_id", "created_at"), parents, settings,
@@ -61,26 +62,25 @@ def sample_snapshot(source_dir: str | Path, out_dir: str | Path, families: int, 
     ids = keep["model_id"].implode()
 
     tables = {
-        snap.MODELS: models.filter(pl.col("model_id").is_in(ids)),
-        snap.PARENTS: parents.filter(pl.col("child_id").is_in(ids)),
-        snap.CARDS: cards.filter(pl.col("model_id").is_in(ids)),
-        snap.RENAMES: renames,
+        "models": models.filter(pl.col("model_id").is_in(ids)),
+        "parents": parents.filter(pl.col("child_id").is_in(ids)),
+        "cards": cards.filter(pl.col("model_id").is_in(ids)),
+        "renames": renames,
     }
-    for name, table in tables.items():
-        snap.write_parquet(table, out / name)
-    manifest = snap.read_manifest(source_dir)
+    for key, table in tables.items():
+        snap.write_parquet(table, out[key])
+    manifest = snap.read_manifest(source["manifest"])
     manifest["sample"] = {
         "families": int(len(chosen)), "seed": seed,
         "of_families": int(sizes.height), "of_models": models.height,
         "largest_family_kept": int(sizes.filter(pl.col("family_all").is_in(chosen.implode()))
                                    ["len"].max() or 0),
     }
-    manifest["rows"] = {"models": tables[snap.MODELS].height,
-                        "parents": tables[snap.PARENTS].height,
-                        "cards": tables[snap.CARDS].height}
-    manifest["files"] = {name: {"sha256": snap.sha256_file(out / name),
-                                "bytes": (out / name).stat().st_size} for name in tables}
-    snap.write_json(manifest, out / snap.MANIFEST)
+    manifest["rows"] = {key: tables[key].height for key in ("models", "parents", "cards")}
+    manifest["files"] = {snap.FILES[key]: {"sha256": snap.sha256_file(out[key]),
+                                           "bytes": Path(out[key]).stat().st_size}
+                         for key in tables}
+    snap.write_json(manifest, out["manifest"])
     log.info("sample: %d of %d families, %d of %d models", len(chosen), sizes.height,
-             tables[snap.MODELS].height, models.height)
+             tables["models"].height, models.height)
     return manifest

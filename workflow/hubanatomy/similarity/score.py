@@ -14,8 +14,6 @@ family-jackknife regression.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 from rapidfuzz import process
@@ -32,13 +30,13 @@ SIMILARITY_SCHEMA = {"text": pl.String, "measure": pl.String, "variant": pl.Stri
                      "ci_high": pl.Float64, "n": pl.Int64, "families": pl.Int64}
 
 
-def read_dna(snapshot_dir, card_min_chars: int, card_chars: int) -> dict[str, pl.DataFrame]:
-    """text kind -> (model_id, text) of the models that have that DNA, read with the filters
-    pushed into the parquet scan (the full cards never sit in memory)."""
-    d = Path(snapshot_dir)
-    metadata = (pl.scan_parquet(d / "models.parquet")
+def read_dna(models, cards, card_min_chars: int, card_chars: int) -> dict[str, pl.DataFrame]:
+    """text kind -> (model_id, text) of the models that have that DNA (from the snapshot's
+    models and cards files), read with the filters pushed into the parquet scan (the full cards
+    never sit in memory)."""
+    metadata = (pl.scan_parquet(models)
                 .select("model_id", pl.col("metadata_json").alias("text")).drop_nulls())
-    card = (pl.scan_parquet(d / "cards.parquet")
+    card = (pl.scan_parquet(cards)
             .filter((pl.col("status") == "ok") & (pl.col("length_chars") >= card_min_chars)
                     & ~pl.col("auto_generated"))
             .select("model_id", pl.col("card").str.slice(0, card_chars).alias("text")))

@@ -12,6 +12,7 @@ from hubanatomy.lineage.build import LineageSettings, build_lineage
 from hubanatomy.similarity.motifs import MOTIFS, sample_motif, variant_graph
 from hubanatomy.similarity.score import read_dna, score_all
 from hubanatomy.simulator import simulate
+from hubanatomy.snapshot.files import CARDS, MODELS
 from hubanatomy.snapshot.normalise import normalise, source_record
 from hubanatomy.stats.inference import FamilyBootstrap
 
@@ -44,7 +45,8 @@ def directionality_sweep(shares: list[float], models: int, seed: int, workdir,
             pl.DataFrame({"configuration": c, "occurrence": np.arange(len(occurrences)),
                           "a": occurrences[:, x], "b": occurrences[:, y], "family": family})
             for c, _, _, (x, y) in MOTIFS["two_children"]])
-        scored = score_all(pairs, read_dna(root / "snap", card_min_chars, card_chars),
+        dna = read_dna(root / "snap" / MODELS, root / "snap" / CARDS, card_min_chars, card_chars)
+        scored = score_all(pairs, dna,
                            lineage.nodes["model_id"], features, fit_sample, seed)
         for text in scored["text"].unique(maintain_order=True).to_list():
             frame = scored.filter(pl.col("text") == text)

@@ -22,6 +22,9 @@ MANIFEST = "manifest.json"
 RENAMES = "renames.parquet"
 REJECTED = "rejected.csv"
 GROUND_TRUTH = "ground_truth.json"
+# the files every stage may read, by the names the rules declare them under
+FILES = {"models": MODELS, "parents": PARENTS, "cards": CARDS, "renames": RENAMES,
+         "manifest": MANIFEST}
 
 _STRINGS = pl.List(pl.String)
 MODELS_SCHEMA = {
@@ -93,10 +96,15 @@ def package_versions() -> dict:
     return versions
 
 
-def read_manifest(snapshot_dir: str | Path) -> dict:
-    path = Path(snapshot_dir) / MANIFEST
+def snapshot_files(directory: str | Path) -> dict[str, Path]:
+    """The snapshot's files (FILES) in a directory."""
+    return {key: Path(directory) / name for key, name in FILES.items()}
+
+
+def read_manifest(path: str | Path) -> dict:
+    """A snapshot's manifest.json."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no snapshot manifest; build the snapshot first") from None
 

@@ -37,8 +37,8 @@ DENOMINATOR_OF = {
 HAS_CARD_MIN_CHARS = 4
 
 
-def _read(snapshot_dir: str | Path, name: str, columns: list[str]) -> pl.DataFrame:
-    return pl.read_parquet(Path(snapshot_dir) / name, columns=columns)
+def _read(path: str | Path, columns: list[str]) -> pl.DataFrame:
+    return pl.read_parquet(path, columns=columns)
 
 
 def _top(frame: pl.DataFrame, column: str, n: int, denominator: int) -> pl.DataFrame:
@@ -76,14 +76,14 @@ def read_arxiv_categories(path: str | Path) -> pl.DataFrame:
                                                "categories": pl.String})
 
 
-def top_tens(snapshot_dir: str | Path, lineage_nodes: pl.DataFrame, n: int = 10,
+def top_tens(models: str | Path, lineage_nodes: pl.DataFrame, n: int = 10,
              arxiv_categories: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per (panel, rank): value, count, share and its denominator. Parents are counted
     by their direct children in the lineage (lineage_nodes: model_id, children), with parent ids
     resolved as in top_parents.csv. With the table of arXiv categories
     (arxiv.categories_table), the arXiv panel shows primary categories of the linked papers
-    instead of the most linked papers."""
-    models = _read(snapshot_dir, snap.MODELS, ["model_id", "downloads", "pipeline_tag",
+    instead of the most linked papers. models: the snapshot's models file."""
+    models = _read(models, ["model_id", "downloads", "pipeline_tag",
                                                "library_name", "licenses", "languages",
                                                "datasets", "arxiv"])
     total = models.height
@@ -118,13 +118,14 @@ def top_tens(snapshot_dir: str | Path, lineage_nodes: pl.DataFrame, n: int = 10,
                       for p, t in tables.items() if p in panels])
 
 
-def snapshot_summary(snapshot_dir: str | Path) -> pl.DataFrame:
+def snapshot_summary(models: str | Path, parents: str | Path,
+                     cards: str | Path) -> pl.DataFrame:
     """metric, value, description: the snapshot's headline counts."""
-    models = _read(snapshot_dir, snap.MODELS, ["model_id", "author", "created_at", "downloads",
+    models = _read(models, ["model_id", "author", "created_at", "downloads",
                                                "pipeline_tag", "library_name", "licenses",
                                                "languages", "datasets", "arxiv"])
-    parents = _read(snapshot_dir, snap.PARENTS, ["child_id", "parent_id", "relation", "origin"])
-    cards = _read(snapshot_dir, snap.CARDS, ["status", "length_chars", "auto_generated"])
+    parents = _read(parents, ["child_id", "parent_id", "relation", "origin"])
+    cards = _read(cards, ["status", "length_chars", "auto_generated"])
     total = models.height
     known = models["model_id"].implode()
     has_card = cards["length_chars"] >= HAS_CARD_MIN_CHARS
@@ -181,9 +182,9 @@ def snapshot_summary(snapshot_dir: str | Path) -> pl.DataFrame:
          "description": [r[2] for r in rows]})
 
 
-def created_by_month(snapshot_dir: str | Path) -> pl.DataFrame:
+def created_by_month(models: str | Path) -> pl.DataFrame:
     """Models created per calendar month (UTC), and the cumulative count."""
-    models = _read(snapshot_dir, snap.MODELS, ["created_at"]).drop_nulls()
+    models = _read(models, ["created_at"]).drop_nulls()
     months = (models.select(pl.col("created_at").dt.truncate("1mo").dt.date().alias("month"))
               .group_by("month").len("models").sort("month"))
     return months.with_columns(pl.col("models").cast(pl.Int64),
