@@ -34,6 +34,21 @@ def _snakemake(workdir: Path, config: dict):
                            str(path)], capture_output=True, text=True, timeout=600)
 
 
+def _dry_run(workdir: Path, config: dict) -> str:
+    """What a rerun of the snapshot with these config keys would do (`snakemake -n`): every
+    later stage reads only the snapshot, so a snapshot that stays also keeps them."""
+    path = workdir / "rerun.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = subprocess.run([*SNAKEMAKE, "-d", str(workdir), "-n", SNAPSHOT_TARGET,
+                             "--configfile", str(path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+NOTHING_TO_DO = "Nothing to be done"
+
+
 def _crawl_config(endpoint: str, **overrides) -> dict:
     return {"endpoint": endpoint, "max_models": None, "api_requests_per_window": 30,
             "resolver_requests_per_window": 500, "window_seconds": 1, "workers": 4,
@@ -73,6 +88,14 @@ def test_archive_source_downloads_and_reproduces_the_source(hub, tmp_path):
     assert source["kind"] == "archive" and source["repo_id"] == REPO
     assert len(source["commit"]) == 40  # the revision was pinned to a commit
 
+    # the endpoint only says where to fetch from: another one (here with credentials) reruns
+    # nothing; another revision is other data
+    tuned = {"source": "archive", "archive": {"repo_id": REPO, "revision": None,
+                                               "endpoint": emulator.url.replace("//", "//u:p@")}}
+    assert NOTHING_TO_DO in _dry_run(tmp_path, tuned)
+    tuned["archive"]["revision"] = "main"
+    assert "download_archive" in _dry_run(tmp_path, tuned)
+
 
 def test_crawl_source_scatters_card_shards_and_reproduces_the_source(hub, tmp_path):
     """With a user:password in the endpoint: used, and written nowhere (results, logs,
@@ -95,6 +118,15 @@ def test_crawl_source_scatters_card_shards_and_reproduces_the_source(hub, tmp_pa
     assert manifest["source"]["kind"] == "crawl"
     assert manifest["source"]["window"]["finished_at"]
     assert manifest["acquisition"]["requests"]["resolver_requests"] >= 800
+
+    # tuning the crawl (endpoint, workers, rate budgets, retries, waits) reruns nothing; what
+    # identifies the data (max_models) reruns the crawl and what follows
+    tuned = _crawl_config(emulator.url, workers=2, api_requests_per_window=10,
+                          resolver_requests_per_window=100, window_seconds=5, max_retries=2,
+                          max_wait_seconds=60, accept_errors=True)
+    assert NOTHING_TO_DO in _dry_run(tmp_path, {"source": "crawl", "crawl": tuned})
+    plan = _dry_run(tmp_path, {"source": "crawl", "crawl": {**tuned, "max_models": 500}})
+    assert "crawl_list" in plan and "normalise_snapshot" in plan
 
 
 @pytest.mark.parametrize("source", ["archive", "crawl"])

@@ -24,7 +24,7 @@ rule download_archive:
     output:
         raw=directory(ARCHIVE_RAW),
     params:
-        archive=without_credentials(config["archive"]),
+        archive=data_identity("archive"),
     log:
         log_path("download_archive"),
     benchmark:
@@ -62,7 +62,7 @@ rule crawl_list:
     output:
         f"{CRAWL_RAW}/state/list.done",
     params:
-        crawl=without_credentials(config["crawl"]),
+        crawl=data_identity("crawl"),
     log:
         log_path("crawl_list"),
     benchmark:
@@ -79,7 +79,7 @@ rule crawl_cards:
     output:
         f"{CRAWL_RAW}/state/cards-{{scatteritem}}.done",
     params:
-        crawl=without_credentials(config["crawl"]),
+        crawl=data_identity("crawl"),
     threads: 1
     log:
         log_path("crawl_cards_{scatteritem}"),
@@ -97,7 +97,7 @@ rule gather_crawl:
     output:
         f"{CRAWL_RAW}/raw_manifest.json",
     params:
-        crawl=without_credentials(config["crawl"]),
+        crawl=data_identity("crawl"),
     log:
         log_path("gather_crawl"),
     benchmark:

@@ -6,7 +6,6 @@ from snakemake.exceptions import WorkflowError
 
 from hubanatomy.lineage.build import lineage_files
 from hubanatomy.snapshot.files import snapshot_files
-from hubanatomy.snapshot.raw import public_url
 
 # conda users: the rules' software is the project's own environment
 ENV = "../../environment.yml"
@@ -167,19 +166,18 @@ def raw_source():
     return LOCAL_ARCHIVE_RAW if local_archive_files(path) else path
 
 
-def without_credentials(section):
-    """A config section with its endpoint's user:password part removed: rule params are
-    stored by Snakemake (.snakemake/metadata), so the scripts read the endpoint itself from
-    the config (endpoint_of)."""
-    if isinstance(section.get("endpoint"), str):
-        return {**section, "endpoint": public_url(section["endpoint"])}
-    return section
+# The settings of each source that identify its data: a change reruns the acquisition and
+# everything after it. The others (endpoints, workers, shards' rate budgets, retries, waits)
+# only tune how the data is fetched; rules never hold them in params, so changing them reruns
+# nothing (crawl.shards excepted: it is the number of card jobs, see config/README.md).
+IDENTITY_KEYS = {"simulated": ("models", "seed", "scenario"), "snapshot": ("path",),
+                 "archive": ("repo_id", "revision"), "crawl": ("max_models", "max_card_bytes")}
+
+
+def data_identity(source):
+    return {key: config[source][key] for key in IDENTITY_KEYS[source]}
 
 
 def source_identity():
     """What identifies the data, recorded in the snapshot manifest (a changed value reruns)."""
-    source = config["source"]
-    identity = {"kind": source}
-    if source in ("simulated", "snapshot", "archive", "crawl"):
-        identity.update(without_credentials(config[source]))
-    return identity
+    return {"kind": config["source"], **data_identity(config["source"])}

@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from hubanatomy.acquire.crawl import CrawlSettings, crawl_list, with_endpoint
+from hubanatomy.acquire.crawl import CrawlSettings, crawl_config, crawl_list
 from hubanatomy.logs import run_script
 
 
 def main():
     done = Path(snakemake.output[0])
-    crawl_list(done.parent.parent, CrawlSettings.from_config(with_endpoint(snakemake)))
+    crawl_list(done.parent.parent, CrawlSettings.from_config(crawl_config(snakemake)))
     done.touch()
 
 

@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from hubanatomy.acquire.crawl import CrawlSettings, gather, with_endpoint
+from hubanatomy.acquire.crawl import CrawlSettings, crawl_config, gather
 from hubanatomy.logs import run_script
 
 
 def main():
     root = Path(snakemake.output[0]).parent
-    gather(root, CrawlSettings.from_config(with_endpoint(snakemake)),
+    gather(root, CrawlSettings.from_config(crawl_config(snakemake)),
            shards=len(snakemake.input))
 
 

@@ -114,10 +114,11 @@ class CrawlSettings:
         return cls(**{k: v for k, v in config.items() if k in known and v is not None})
 
 
-def with_endpoint(snakemake) -> dict:
-    """A crawl rule's params with the endpoint as configured: the params (which Snakemake
-    stores) hold it without its user:password part."""
-    return {**snakemake.params.crawl, "endpoint": snakemake.config["crawl"]["endpoint"]}
+def crawl_config(snakemake) -> dict:
+    """A crawl rule's settings, read from the config itself: its params (which Snakemake
+    stores, and compares to decide reruns) hold only the keys that identify the data, so the
+    endpoint's credentials are never stored and tuning a crawl reruns nothing."""
+    return dict(snakemake.config["crawl"])
 
 
 class CrawlError(InputError):
