@@ -45,3 +45,7 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         all_targets(),
+
+
+# every output in workflow/outputs.tsv is written by the rule it names
+check_registry(rules)

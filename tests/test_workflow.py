@@ -11,37 +11,21 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import yaml
+
+from hubanatomy.outputs import read_outputs, targets, wildcard_values
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 CI_PRESET = str(ROOT / "config" / "presets" / "ci.yaml")
-TABLES = ["results/tables/snapshot_summary.csv", "results/tables/top_tens.csv",
-          "results/tables/created_by_month.csv", "results/tables/lineage_edges_by_relation.csv",
-          "results/tables/top_parents.csv", "results/tables/largest_families.csv",
-          "results/tables/family_size_distribution.csv",
-          "results/tables/generation_distribution.csv",
-          "results/tables/largest_families_over_time.csv", "results/lineage/hygiene.json",
-          "results/lineage/decisions.csv", "results/tables/license_coverage.csv",
-          "results/tables/mutation_rates.csv", "results/tables/numeric_drift.csv",
-          "results/tables/transitions_licenses.csv", "results/tables/transitions_languages.csv",
-          "results/tables/transitions_tasks.csv", "results/tables/transitions_libraries.csv",
-          "results/tables/tests.csv", "results/tables/orderings.csv",
-          "results/tables/ordering_agreement.csv", "results/tables/license_audit.csv",
-          "results/tables/license_violations_top.csv", "results/tables/motifs.csv",
-          "results/tables/similarity.csv", "results/tables/directionality_sweep.csv",
-          "results/replication.csv"]
-FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram.png",
-           "results/figures/family_size_ccdf.png", "results/figures/generation_depth.png",
-           "results/figures/largest_families_over_time.png",
-           "results/figures/family_tree_named.png", "results/figures/family_tree_rank1.png",
-           "results/figures/family_tree_rank2.png", "results/figures/family_tree_rank3.png",
-           "results/figures/card_length_drift.png", "results/figures/language_drift.png",
-           "results/figures/transitions_licenses.png", "results/figures/transitions_languages.png",
-           "results/figures/transitions_tasks.png", "results/figures/transitions_libraries.png",
-           "results/figures/license_audit.png", "results/figures/metadata_diff.png",
-           "results/figures/directionality_sweep.png",
-           *(f"results/figures/similarity_{t}_{m}.png" for t in ("metadata", "cards")
-             for m in ("tfidf", "bow", "levenshtein"))]
+# what a run of the CI preset must produce: the registry of outputs under the default config
+# (the preset keeps its tree ranks; the arXiv lookup is off for simulated data)
+_REGISTERED = targets(read_outputs(ROOT / "workflow" / "outputs.tsv"),
+                      wildcard_values(yaml.safe_load((ROOT / "config" / "config.yaml")
+                                                     .read_text())), {"arxiv": False})
+FIGURES = [t for t in _REGISTERED if t.endswith(".png")]
+TABLES = [t for t in _REGISTERED if not t.endswith(".png")] + ["results/lineage/decisions.csv"]
+SNAPSHOT_SUMMARY = "results/tables/snapshot_summary.csv"
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -127,7 +111,7 @@ def test_later_stages_read_the_family_sample(two_runs):
     assert manifest["sample"]["families"] == 600
     nodes = pl.read_parquet(workdir / "results" / "lineage" / "nodes.parquet")
     assert nodes.filter(~pl.col("virtual")).height == sample.height
-    summary = dict(pl.read_csv(workdir / TABLES[0]).select("metric", "value").iter_rows())
+    summary = dict(pl.read_csv(workdir / SNAPSHOT_SUMMARY).select("metric", "value").iter_rows())
     assert int(summary["models"]) == sample.height
     # every family of the sample is whole: no model of the full snapshot outside the sample
     # declares a parent inside it, and the sample's families are the lineage's families
@@ -146,13 +130,13 @@ def test_later_stages_read_the_family_sample(two_runs):
 def test_summary_numbers_agree_with_the_snapshot(two_runs):
     workdir = two_runs[0]
     models = pl.read_parquet(workdir / "results" / "sample" / "models.parquet")
-    summary = dict(pl.read_csv(workdir / TABLES[0]).select("metric", "value").iter_rows())
+    summary = dict(pl.read_csv(workdir / SNAPSHOT_SUMMARY).select("metric", "value").iter_rows())
     assert int(summary["models"]) == models.height
-    top = pl.read_csv(workdir / TABLES[1])
+    top = pl.read_csv(workdir / "results/tables/top_tens.csv")
     licenses = top.filter(pl.col("panel") == "licenses").sort("rank")
     apache = models["licenses"].list.contains(licenses["value"][0]).sum()
     assert licenses["count"][0] == apache
-    months = pl.read_csv(workdir / TABLES[2])
+    months = pl.read_csv(workdir / "results/tables/created_by_month.csv")
     assert months["models"].sum() == models["created_at"].is_not_null().sum()
 
 
@@ -194,7 +178,7 @@ def test_snapshot_source_reads_a_local_jsonl(tmp_path, real_data):
     result = _snakemake(tmp_path, "--cores", "2", "--config", "source=snapshot",
                         f"snapshot={{path: {raw}}}", "--", "results/tables/snapshot_summary.csv")
     assert result.returncode == 0, result.stderr[-3000:]
-    summary = dict(pl.read_csv(tmp_path / TABLES[0]).select("metric", "value").iter_rows())
+    summary = dict(pl.read_csv(tmp_path / SNAPSHOT_SUMMARY).select("metric", "value").iter_rows())
     assert summary["models"] == "67"
     manifest = json.loads((tmp_path / "results/snapshot/manifest.json").read_text())
     assert manifest["source"]["kind"] == "snapshot"

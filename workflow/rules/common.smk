@@ -4,7 +4,13 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from hubanatomy.acquire.arxiv import lookup_enabled
+from hubanatomy.drift.labels import SET_TRAITS
 from hubanatomy.lineage.build import lineage_files
+from hubanatomy.outputs import REPORT_CATEGORIES, by_name, read_outputs, wildcard_values
+from hubanatomy.outputs import targets as registered_targets
+from hubanatomy.similarity.score import MEASURES as SIMILARITY_MEASURES
+from hubanatomy.similarity.score import TEXTS as DNA
 from hubanatomy.snapshot.files import snapshot_files
 
 # conda users: the rules' software is the project's own environment
@@ -26,28 +32,6 @@ if LINEAGE_CONFIG["family_variant"] not in LINEAGE_CONFIG["variants"]:
         f"config: lineage.family_variant {LINEAGE_CONFIG['family_variant']!r} is not one of "
         f"lineage.variants ({', '.join(LINEAGE_CONFIG['variants'])})")
 
-# every figure and table of the workflow: name -> target (README's table lists the same)
-FIGURES = {
-    "top_tens": "results/figures/top_tens.png",
-    "created_at_histogram": "results/figures/created_at_histogram.png",
-    "family_size_ccdf": "results/figures/family_size_ccdf.png",
-    "generation_depth": "results/figures/generation_depth.png",
-    "largest_families_over_time": "results/figures/largest_families_over_time.png",
-    "family_tree_named": "results/figures/family_tree_named.png",
-    **{f"family_tree_rank{r}": f"results/figures/family_tree_rank{r}.png"
-       for r in LINEAGE_CONFIG["tree_ranks"]},
-}
-TABLES = {
-    "snapshot_summary": "results/tables/snapshot_summary.csv",
-    "top_tens": "results/tables/top_tens.csv",
-    "created_by_month": "results/tables/created_by_month.csv",
-    "lineage_edges_by_relation": "results/tables/lineage_edges_by_relation.csv",
-    "top_parents": "results/tables/top_parents.csv",
-    "largest_families": "results/tables/largest_families.csv",
-    "family_size_distribution": "results/tables/family_size_distribution.csv",
-    "generation_distribution": "results/tables/generation_distribution.csv",
-    "largest_families_over_time": "results/tables/largest_families_over_time.csv",
-}
 DRIFT_CONFIG = config["drift"]
 for _variant in [*DRIFT_CONFIG["variants"], DRIFT_CONFIG["figure_variant"]]:
     if _variant not in LINEAGE_CONFIG["variants"]:
@@ -55,35 +39,13 @@ for _variant in [*DRIFT_CONFIG["variants"], DRIFT_CONFIG["figure_variant"]]:
                             f"({', '.join(LINEAGE_CONFIG['variants'])})")
 if DRIFT_CONFIG["figure_variant"] not in DRIFT_CONFIG["variants"]:
     raise WorkflowError("config: drift.figure_variant must be one of drift.variants")
-SET_TRAITS = ["licenses", "languages", "tasks", "libraries"]
 TRAITS = "results/traits"
-FIGURES.update({
-    "card_length_drift": "results/figures/card_length_drift.png",
-    "language_drift": "results/figures/language_drift.png",
-})
-TABLES.update({
-    "license_coverage": "results/tables/license_coverage.csv",
-    "mutation_rates": "results/tables/mutation_rates.csv",
-    "numeric_drift": "results/tables/numeric_drift.csv",
-    "tests": "results/tables/tests.csv",
-    **{f"transitions_{t}": f"results/tables/transitions_{t}.csv" for t in SET_TRAITS},
-})
 ORDERINGS_CONFIG = config["orderings"]
 LICENSES_CONFIG = config["licenses"]
 for _key, _variant in (("orderings.figure_variant", ORDERINGS_CONFIG["figure_variant"]),
                        ("licenses.audit_variant", LICENSES_CONFIG["audit_variant"])):
     if _variant not in DRIFT_CONFIG["variants"]:
         raise WorkflowError(f"config: {_key} {_variant!r} must be one of drift.variants")
-FIGURES.update({
-    **{f"transitions_{t}": f"results/figures/transitions_{t}.png" for t in SET_TRAITS},
-    "license_audit": "results/figures/license_audit.png",
-})
-TABLES.update({
-    "orderings": "results/tables/orderings.csv",
-    "ordering_agreement": "results/tables/ordering_agreement.csv",
-    "license_audit": "results/tables/license_audit.csv",
-    "license_violations_top": "results/tables/license_violations_top.csv",
-})
 SIMILARITY_CONFIG = config["similarity"]
 for _variant in [*SIMILARITY_CONFIG["variants"], SIMILARITY_CONFIG["figure_variant"]]:
     if _variant not in LINEAGE_CONFIG["variants"]:
@@ -91,19 +53,42 @@ for _variant in [*SIMILARITY_CONFIG["variants"], SIMILARITY_CONFIG["figure_varia
                             f"lineage.variants ({', '.join(LINEAGE_CONFIG['variants'])})")
 if SIMILARITY_CONFIG["figure_variant"] not in SIMILARITY_CONFIG["variants"]:
     raise WorkflowError("config: similarity.figure_variant must be one of similarity.variants")
-DNA = ["metadata", "cards"]
-SIMILARITY_MEASURES = ["tfidf", "bow", "levenshtein"]
-FIGURES.update({
-    **{f"similarity_{t}_{m}": f"results/figures/similarity_{t}_{m}.png"
-       for t in DNA for m in SIMILARITY_MEASURES},
-    "metadata_diff": "results/figures/metadata_diff.png",
-    "directionality_sweep": "results/figures/directionality_sweep.png",
-})
-TABLES.update({
-    "motifs": "results/tables/motifs.csv",
-    "similarity": "results/tables/similarity.csv",
-    "directionality_sweep": "results/tables/directionality_sweep.csv",
-})
+# The arXiv categories of linked papers need the arXiv API: looked up when config
+# arxiv.enabled is true, or auto with real Hub data fetched online; otherwise the arXiv panel
+# of the summary figure shows the most linked papers (config/README.md).
+ARXIV_ENABLED = lookup_enabled(config)
+
+# Every figure and table, once: workflow/outputs.tsv (target, rule, paper, stage, caption).
+OUTPUTS = read_outputs(Path(workflow.basedir) / "workflow" / "outputs.tsv")
+OUTPUT_ROWS = {row["target"]: row for row in OUTPUTS}
+TARGETS = registered_targets(OUTPUTS, wildcard_values(config), {"arxiv": ARXIV_ENABLED})
+# name -> path, for the rules that read a figure's table
+FIGURES = by_name(TARGETS, "results/figures/", ".png")
+TABLES = by_name(TARGETS, "results/tables/", ".csv")
+
+
+def registered(target):
+    """A registered output as a rule declares it: in the report, with its caption and
+    section, when the registry gives it a caption."""
+    row = OUTPUT_ROWS[target]
+    if not row["caption"]:
+        return target
+    return report(target, caption=f"../report/{row['caption']}",
+                  category=REPORT_CATEGORIES[row["stage"]])
+
+
+def check_registry(rules):
+    """Every registered target is an output of the rule the registry names (run once all
+    rules are defined)."""
+    for row in OUTPUTS:
+        try:
+            declared = [str(f) for f in getattr(rules, row["rule"]).output]
+        except AttributeError:
+            raise WorkflowError(f"workflow/outputs.tsv: {row['target']}: no rule "
+                                f"{row['rule']!r}") from None
+        if row["target"] not in declared:
+            raise WorkflowError(f"workflow/outputs.tsv: {row['target']} is not an output of "
+                                f"rule {row['rule']} ({', '.join(declared)})")
 # the parts that contribute rows to results/replication.csv
 REPLICATION_PARTS = ["foundation", "lineage", "drift", "orderings", "similarity"]
 # the parts whose tests make results/tables/tests.csv (q-values over all of them)
@@ -111,12 +96,7 @@ TEST_PARTS = ["drift", *(f"transitions_{t}" for t in SET_TRAITS), "similarity"]
 
 
 def all_targets():
-    return [*FIGURES.values(), *TABLES.values(), LINEAGE_FILES["hygiene"],
-            "results/replication.csv"]
-
-
-def pdf_of(png):
-    return png.removesuffix(".png") + ".pdf"
+    return TARGETS
 
 
 def ordering_top_n(wildcards):

@@ -22,8 +22,7 @@ rule tabulate_license_coverage:
     input:
         traits=f"{TRAITS}/traits.parquet",
     output:
-        table=report(TABLES["license_coverage"], caption="../report/license_coverage.rst",
-                     category="Traits and drift"),
+        table=registered("results/tables/license_coverage.csv"),
     log:
         log_path("tabulate_license_coverage"),
     conda:
@@ -55,8 +54,7 @@ rule tabulate_mutation_rates:
     input:
         edges=f"{TRAITS}/drift_edges.parquet",
     output:
-        table=report(TABLES["mutation_rates"], caption="../report/mutation_rates.rst",
-                     category="Traits and drift"),
+        table=registered("results/tables/mutation_rates.csv"),
     params:
         variants=DRIFT_CONFIG["variants"],
         replicates=DRIFT_CONFIG["bootstrap_replicates"],
@@ -75,8 +73,7 @@ rule tabulate_numeric_drift:
     input:
         edges=f"{TRAITS}/drift_edges.parquet",
     output:
-        table=report(TABLES["numeric_drift"], caption="../report/numeric_drift.rst",
-                     category="Traits and drift"),
+        table=registered("results/tables/numeric_drift.csv"),
     params:
         variants=DRIFT_CONFIG["variants"],
         replicates=DRIFT_CONFIG["bootstrap_replicates"],
@@ -96,8 +93,7 @@ rule tabulate_transitions:
         edges=f"{TRAITS}/drift_edges.parquet",
         traits=f"{TRAITS}/traits.parquet",
     output:
-        table=report("results/tables/transitions_{trait}.csv",
-                     caption="../report/transitions.rst", category="Traits and drift"),
+        table=registered("results/tables/transitions_{trait}.csv"),
         tests="results/tests/transitions_{trait}.csv",
     wildcard_constraints:
         trait="|".join(SET_TRAITS),
@@ -116,7 +112,7 @@ rule tabulate_transitions:
         "../scripts/tabulate_transitions.py"
 
 
-rule test_drift:
+rule run_drift_tests:
     input:
         edges=f"{TRAITS}/drift_edges.parquet",
     output:
@@ -126,9 +122,9 @@ rule test_drift:
         replicates=DRIFT_CONFIG["permutation_replicates"],
         seed=config["seed"],
     log:
-        log_path("test_drift"),
+        log_path("run_drift_tests"),
     benchmark:
-        benchmark_path("test_drift")
+        benchmark_path("run_drift_tests")
     conda:
         ENV
     script:
@@ -139,8 +135,7 @@ rule collect_tests:
     input:
         parts=expand("results/tests/{part}.csv", part=TEST_PARTS),
     output:
-        table=report(TABLES["tests"], caption="../report/tests.rst",
-                     category="Traits and drift"),
+        table=registered("results/tables/tests.csv"),
     log:
         log_path("collect_tests"),
     conda:
@@ -154,9 +149,8 @@ rule plot_card_length_drift:
         table=TABLES["numeric_drift"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["card_length_drift"], caption="../report/card_length_drift.rst",
-                   category="Traits and drift"),
-        pdf=pdf_of(FIGURES["card_length_drift"]),
+        png=registered("results/figures/card_length_drift.png"),
+        pdf="results/figures/card_length_drift.pdf",
     params:
         variant=DRIFT_CONFIG["figure_variant"],
     log:
@@ -172,9 +166,8 @@ rule plot_language_drift:
         table=TABLES["numeric_drift"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["language_drift"], caption="../report/language_drift.rst",
-                   category="Traits and drift"),
-        pdf=pdf_of(FIGURES["language_drift"]),
+        png=registered("results/figures/language_drift.png"),
+        pdf="results/figures/language_drift.pdf",
     params:
         variant=DRIFT_CONFIG["figure_variant"],
     log:

@@ -26,8 +26,7 @@ rule tabulate_lineage_edges:
         nodes=LINEAGE_FILES["nodes"],
         edges=LINEAGE_FILES["edges"],
     output:
-        table=report(TABLES["lineage_edges_by_relation"],
-                     caption="../report/lineage_edges_by_relation.rst", category="Lineage"),
+        table=registered("results/tables/lineage_edges_by_relation.csv"),
     log:
         log_path("tabulate_lineage_edges"),
     conda:
@@ -40,8 +39,7 @@ rule tabulate_top_parents:
     input:
         nodes=LINEAGE_FILES["nodes"],
     output:
-        table=report(TABLES["top_parents"], caption="../report/top_parents.rst",
-                     category="Lineage"),
+        table=registered("results/tables/top_parents.csv"),
     params:
         top_n=LINEAGE_CONFIG["top_n"],
     log:
@@ -56,8 +54,7 @@ rule tabulate_largest_families:
     input:
         nodes=LINEAGE_FILES["nodes"],
     output:
-        table=report(TABLES["largest_families"], caption="../report/largest_families.rst",
-                     category="Lineage"),
+        table=registered("results/tables/largest_families.csv"),
     params:
         variant=LINEAGE_CONFIG["family_variant"],
         top_n=LINEAGE_CONFIG["top_n"],
@@ -73,7 +70,7 @@ rule tabulate_family_sizes:
     input:
         nodes=LINEAGE_FILES["nodes"],
     output:
-        table=TABLES["family_size_distribution"],
+        table=registered("results/tables/family_size_distribution.csv"),
     params:
         variants=list(LINEAGE_CONFIG["variants"]),
     log:
@@ -88,7 +85,7 @@ rule tabulate_generations:
     input:
         nodes=LINEAGE_FILES["nodes"],
     output:
-        table=TABLES["generation_distribution"],
+        table=registered("results/tables/generation_distribution.csv"),
     params:
         variants=list(LINEAGE_CONFIG["variants"]),
     log:
@@ -103,7 +100,7 @@ rule tabulate_largest_families_over_time:
     input:
         nodes=LINEAGE_FILES["nodes"],
     output:
-        table=TABLES["largest_families_over_time"],
+        table=registered("results/tables/largest_families_over_time.csv"),
     params:
         variant=LINEAGE_CONFIG["family_variant"],
         top_n=10,
@@ -120,9 +117,8 @@ rule plot_family_size_ccdf:
         table=TABLES["family_size_distribution"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["family_size_ccdf"], caption="../report/family_size_ccdf.rst",
-                   category="Lineage"),
-        pdf=pdf_of(FIGURES["family_size_ccdf"]),
+        png=registered("results/figures/family_size_ccdf.png"),
+        pdf="results/figures/family_size_ccdf.pdf",
     log:
         log_path("plot_family_size_ccdf"),
     conda:
@@ -136,9 +132,8 @@ rule plot_generation_depth:
         table=TABLES["generation_distribution"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["generation_depth"], caption="../report/generation_depth.rst",
-                   category="Lineage"),
-        pdf=pdf_of(FIGURES["generation_depth"]),
+        png=registered("results/figures/generation_depth.png"),
+        pdf="results/figures/generation_depth.pdf",
     log:
         log_path("plot_generation_depth"),
     conda:
@@ -152,9 +147,8 @@ rule plot_largest_families_over_time:
         table=TABLES["largest_families_over_time"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["largest_families_over_time"],
-                   caption="../report/largest_families_over_time.rst", category="Lineage"),
-        pdf=pdf_of(FIGURES["largest_families_over_time"]),
+        png=registered("results/figures/largest_families_over_time.png"),
+        pdf="results/figures/largest_families_over_time.pdf",
     params:
         variant=LINEAGE_CONFIG["family_variant"],
     log:
@@ -171,8 +165,7 @@ rule plot_family_tree_rank:
         edges=LINEAGE_FILES["edges"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report("results/figures/family_tree_rank{rank}.png",
-                   caption="../report/family_tree.rst", category="Lineage"),
+        png=registered("results/figures/family_tree_rank{rank}.png"),
         pdf="results/figures/family_tree_rank{rank}.pdf",
     wildcard_constraints:
         rank=r"[1-9][0-9]*",
@@ -194,9 +187,8 @@ rule plot_family_tree_named:
         edges=LINEAGE_FILES["edges"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["family_tree_named"], caption="../report/family_tree.rst",
-                   category="Lineage"),
-        pdf=pdf_of(FIGURES["family_tree_named"]),
+        png=registered("results/figures/family_tree_named.png"),
+        pdf="results/figures/family_tree_named.pdf",
     params:
         variant=LINEAGE_CONFIG["family_variant"],
         relations=LINEAGE_CONFIG["variants"][LINEAGE_CONFIG["family_variant"]],

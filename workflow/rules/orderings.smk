@@ -31,8 +31,7 @@ rule tabulate_orderings:
     input:
         parts=expand("results/orderings/{trait}.csv", trait=SET_TRAITS),
     output:
-        table=report(TABLES["orderings"], caption="../report/orderings.rst",
-                     category="Orderings and licenses"),
+        table=registered("results/tables/orderings.csv"),
     params:
         table="orderings",
     log:
@@ -47,8 +46,7 @@ rule tabulate_ordering_agreement:
     input:
         parts=expand("results/orderings/{trait}_agreement.csv", trait=SET_TRAITS),
     output:
-        table=report(TABLES["ordering_agreement"], caption="../report/ordering_agreement.rst",
-                     category="Orderings and licenses"),
+        table=registered("results/tables/ordering_agreement.csv"),
     params:
         table="ordering_agreement",
     log:
@@ -65,8 +63,7 @@ rule plot_transition_graph:
         transitions="results/tables/transitions_{trait}.csv",
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report("results/figures/transitions_{trait}.png",
-                   caption="../report/transition_graph.rst", category="Orderings and licenses"),
+        png=registered("results/figures/transitions_{trait}.png"),
         pdf="results/figures/transitions_{trait}.pdf",
     wildcard_constraints:
         trait="|".join(SET_TRAITS),
@@ -102,8 +99,7 @@ rule tabulate_license_audit:
     input:
         verdicts="results/licenses/edge_verdicts.parquet",
     output:
-        table=report(TABLES["license_audit"], caption="../report/license_audit.rst",
-                     category="Orderings and licenses"),
+        table=registered("results/tables/license_audit.csv"),
     params:
         replicates=DRIFT_CONFIG["bootstrap_replicates"],
         seed=config["seed"],
@@ -119,9 +115,7 @@ rule tabulate_license_violations:
     input:
         verdicts="results/licenses/edge_verdicts.parquet",
     output:
-        table=report(TABLES["license_violations_top"],
-                     caption="../report/license_violations_top.rst",
-                     category="Orderings and licenses"),
+        table=registered("results/tables/license_violations_top.csv"),
     params:
         top_n=LICENSES_CONFIG["top_violations"],
     log:
@@ -137,9 +131,8 @@ rule plot_license_audit:
         table=TABLES["license_audit"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["license_audit"], caption="../report/license_audit_figure.rst",
-                   category="Orderings and licenses"),
-        pdf=pdf_of(FIGURES["license_audit"]),
+        png=registered("results/figures/license_audit.png"),
+        pdf="results/figures/license_audit.pdf",
     log:
         log_path("plot_license_audit"),
     conda:

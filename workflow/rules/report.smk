@@ -22,8 +22,7 @@ rule build_replication_table:
         parts=expand("results/replication/{part}.csv", part=REPLICATION_PARTS),
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        table=report("results/replication.csv", caption="../report/replication.rst",
-                     category="Replication"),
+        table=registered("results/replication.csv"),
     log:
         log_path("build_replication_table"),
     conda:

@@ -1,5 +1,7 @@
 # Genetic similarity of relatives: motif sampling, three measures on two DNAs, tests of the
-# siblings-vs-parent finding, and the directionality sweep (PAPER.md §3).
+# siblings-vs-parent finding, and the directionality sweep.
+
+from hubanatomy.similarity.sweep import run_mutation, run_scenario, sweep_runs
 
 
 rule count_motifs:
@@ -7,7 +9,7 @@ rule count_motifs:
         nodes=LINEAGE_FILES["nodes"],
         edges=LINEAGE_FILES["edges"],
     output:
-        table=report(TABLES["motifs"], caption="../report/motifs.rst", category="Similarity"),
+        table=registered("results/tables/motifs.csv"),
     params:
         variants={v: LINEAGE_CONFIG["variants"][v] for v in SIMILARITY_CONFIG["variants"]},
     log:
@@ -69,8 +71,7 @@ rule tabulate_similarity:
     input:
         scored="results/similarity/scored.parquet",
     output:
-        table=report(TABLES["similarity"], caption="../report/similarity.rst",
-                     category="Similarity"),
+        table=registered("results/tables/similarity.csv"),
     params:
         replicates=SIMILARITY_CONFIG["bootstrap_replicates"],
         seed=config["seed"],
@@ -84,7 +85,7 @@ rule tabulate_similarity:
         "../scripts/tabulate_similarity.py"
 
 
-rule test_similarity:
+rule run_similarity_tests:
     input:
         scored="results/similarity/scored.parquet",
     output:
@@ -93,9 +94,9 @@ rule test_similarity:
         replicates=SIMILARITY_CONFIG["permutation_replicates"],
         seed=config["seed"],
     log:
-        log_path("test_similarity"),
+        log_path("run_similarity_tests"),
     benchmark:
-        benchmark_path("test_similarity")
+        benchmark_path("run_similarity_tests")
     conda:
         ENV
     script:
@@ -107,8 +108,7 @@ rule plot_similarity:
         table=TABLES["similarity"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report("results/figures/similarity_{text}_{measure}.png",
-                   caption="../report/similarity_figure.rst", category="Similarity"),
+        png=registered("results/figures/similarity_{text}_{measure}.png"),
         pdf="results/figures/similarity_{text}_{measure}.pdf",
     wildcard_constraints:
         text="|".join(DNA),
@@ -130,9 +130,8 @@ rule plot_metadata_diff:
         nodes=LINEAGE_FILES["nodes"],
         edges=LINEAGE_FILES["edges"],
     output:
-        png=report(FIGURES["metadata_diff"], caption="../report/metadata_diff.rst",
-                   category="Similarity"),
-        pdf=pdf_of(FIGURES["metadata_diff"]),
+        png=registered("results/figures/metadata_diff.png"),
+        pdf="results/figures/metadata_diff.pdf",
     params:
         pair=SIMILARITY_CONFIG["diff_pair"],
     log:
@@ -143,12 +142,60 @@ rule plot_metadata_diff:
         "../scripts/plot_metadata_diff.py"
 
 
-rule sweep_directionality:
+# The directionality sweep: one simulated Hub per run (a directed one per share of siblings
+# following a shared direction, and the neutral one), each simulated, normalised and scored
+# by its own jobs, then tabulated.
+SWEEP = SIMILARITY_CONFIG["sweep"]
+SWEEP_SNAPSHOT = {k: str(v) for k, v in snapshot_files("results/sweep/{run}/snapshot").items()}
+
+
+wildcard_constraints:
+    run=r"neutral|directed-\d+(\.\d+)?",
+
+
+rule simulate_sweep_hub:
     output:
-        table=report(TABLES["directionality_sweep"],
-                     caption="../report/directionality_sweep.rst", category="Similarity"),
+        raw=directory("results/sweep/{run}/raw"),
     params:
-        sweep=SIMILARITY_CONFIG["sweep"],
+        models=SWEEP["models"],
+        seed=SWEEP["seed"],
+        scenario=lambda wildcards: run_scenario(wildcards.run)[0],
+        mutation=lambda wildcards: run_mutation(wildcards.run),
+    log:
+        log_path("simulate_sweep_hub_{run}"),
+    benchmark:
+        benchmark_path("simulate_sweep_hub_{run}")
+    conda:
+        ENV
+    script:
+        "../scripts/simulate_hub.py"
+
+
+rule normalise_sweep_hub:
+    input:
+        raw="results/sweep/{run}/raw",
+    output:
+        **SWEEP_SNAPSHOT,
+    params:
+        source={"kind": "simulated"},
+        max_reject_fraction=config["normalise"]["max_reject_fraction"],
+    log:
+        log_path("normalise_sweep_hub_{run}"),
+    conda:
+        ENV
+    script:
+        "../scripts/normalise_snapshot.py"
+
+
+rule score_sweep_run:
+    input:
+        models=SWEEP_SNAPSHOT["models"],
+        parents=SWEEP_SNAPSHOT["parents"],
+        cards=SWEEP_SNAPSHOT["cards"],
+    output:
+        scores="results/sweep/{run}/scores.parquet",
+    params:
+        seed=SWEEP["seed"],
         samples=SIMILARITY_CONFIG["samples_per_configuration"],
         features=SIMILARITY_CONFIG["features"],
         fit_sample=SIMILARITY_CONFIG["fit_sample"],
@@ -156,22 +203,34 @@ rule sweep_directionality:
         card_chars=SIMILARITY_CONFIG["card_chars"],
         replicates=SIMILARITY_CONFIG["bootstrap_replicates"],
     log:
-        log_path("sweep_directionality"),
+        log_path("score_sweep_run_{run}"),
     benchmark:
-        benchmark_path("sweep_directionality")
+        benchmark_path("score_sweep_run_{run}")
     conda:
         ENV
     script:
-        "../scripts/sweep_directionality.py"
+        "../scripts/score_sweep_run.py"
+
+
+rule tabulate_directionality_sweep:
+    input:
+        runs=expand("results/sweep/{run}/scores.parquet", run=sweep_runs(SWEEP["shares"])),
+    output:
+        table=registered("results/tables/directionality_sweep.csv"),
+    log:
+        log_path("tabulate_directionality_sweep"),
+    conda:
+        ENV
+    script:
+        "../scripts/tabulate_directionality_sweep.py"
 
 
 rule plot_directionality_sweep:
     input:
         table=TABLES["directionality_sweep"],
     output:
-        png=report(FIGURES["directionality_sweep"],
-                   caption="../report/directionality_sweep.rst", category="Similarity"),
-        pdf=pdf_of(FIGURES["directionality_sweep"]),
+        png=registered("results/figures/directionality_sweep.png"),
+        pdf="results/figures/directionality_sweep.pdf",
     params:
         sweep=SIMILARITY_CONFIG["sweep"],
     log:

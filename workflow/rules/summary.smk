@@ -1,16 +1,8 @@
 # First analyses: snapshot summary, the "top tens" summary figure, models created over time.
 
-from hubanatomy.acquire.arxiv import lookup_enabled
-
-# The arXiv categories of linked papers need the arXiv API: looked up when config arxiv.enabled
-# is true, or auto with real Hub data fetched online; otherwise the arXiv panel of the summary
-# figure shows the most linked papers (config/README.md).
 ARXIV_CONFIG = config["arxiv"]
-ARXIV_ENABLED = lookup_enabled(config)
 ARXIV_CATEGORIES = "results/tables/arxiv_categories.csv"
 TOP_TENS_ARXIV_INPUT = {"arxiv_categories": ARXIV_CATEGORIES} if ARXIV_ENABLED else {}
-if ARXIV_ENABLED:
-    TABLES["arxiv_categories"] = ARXIV_CATEGORIES
 
 
 rule tabulate_snapshot_summary:
@@ -19,8 +11,7 @@ rule tabulate_snapshot_summary:
         parents=SNAPSHOT_FILES["parents"],
         cards=SNAPSHOT_FILES["cards"],
     output:
-        table=report(TABLES["snapshot_summary"], caption="../report/snapshot_summary.rst",
-                     category="Summary"),
+        table=registered("results/tables/snapshot_summary.csv"),
     log:
         log_path("tabulate_snapshot_summary"),
     benchmark:
@@ -37,7 +28,7 @@ rule lookup_arxiv:
     input:
         models=SNAPSHOT_FILES["models"],
     output:
-        table=ARXIV_CATEGORIES,
+        table=registered("results/tables/arxiv_categories.csv"),
     params:
         endpoint=ARXIV_CONFIG["endpoint"],
         batch_size=ARXIV_CONFIG["batch_size"],
@@ -60,7 +51,7 @@ rule tabulate_top_tens:
         **TOP_TENS_ARXIV_INPUT,
         nodes=LINEAGE_FILES["nodes"],
     output:
-        table=TABLES["top_tens"],
+        table=registered("results/tables/top_tens.csv"),
     params:
         top_n=config["summary"]["top_n"],
     log:
@@ -78,7 +69,7 @@ rule plot_top_tens:
         table=TABLES["top_tens"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["top_tens"], caption="../report/top_tens.rst", category="Summary"),
+        png=registered("results/figures/top_tens.png"),
         pdf="results/figures/top_tens.pdf",
     params:
         arxiv_categories=ARXIV_ENABLED,
@@ -94,7 +85,7 @@ rule tabulate_created_by_month:
     input:
         models=SNAPSHOT_FILES["models"],
     output:
-        table=TABLES["created_by_month"],
+        table=registered("results/tables/created_by_month.csv"),
     log:
         log_path("tabulate_created_by_month"),
     benchmark:
@@ -110,8 +101,7 @@ rule plot_created_histogram:
         table=TABLES["created_by_month"],
         manifest=SNAPSHOT_FILES["manifest"],
     output:
-        png=report(FIGURES["created_at_histogram"], caption="../report/created_at_histogram.rst",
-                   category="Summary"),
+        png=registered("results/figures/created_at_histogram.png"),
         pdf="results/figures/created_at_histogram.pdf",
     log:
         log_path("plot_created_histogram"),

@@ -6,8 +6,9 @@ from hubanatomy.simulator import simulate
 
 def main():
     p = snakemake.params
+    # the directionality sweep's Hubs override the simulator's mutation settings
     simulate(models=p.models, seed=p.seed, scenario=p.scenario,
-             out_dir=snakemake.output.raw)
+             out_dir=snakemake.output.raw, mutation=getattr(p, "mutation", None))
 
 
 run_script(snakemake, main)
