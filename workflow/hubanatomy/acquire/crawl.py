@@ -60,10 +60,10 @@ from huggingface_hub.utils import build_hf_headers, get_session
 
 from hubanatomy.acquire.ratelimit import SharedBudget, WaitTooLong
 from hubanatomy.errors import OFFLINE_HINT, InputError
-from hubanatomy.lineage.parent_ids import clean_parent_id
 from hubanatomy.logs import setup_logging
 from hubanatomy.progress import Progress
 from hubanatomy.snapshot import raw
+from hubanatomy.snapshot.parent_ids import clean_parent_id
 from hubanatomy.snapshot.raw import public_url
 from hubanatomy.snapshot.tags import BASE_MODEL, RELATIONS
 

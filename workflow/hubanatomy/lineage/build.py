@@ -36,9 +36,9 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from hubanatomy.lineage.parent_ids import REJECTIONS, clean_parent_ids, legacy_model_ids
 from hubanatomy.snapshot import files as snap
 from hubanatomy.snapshot.ids import IdIndex
+from hubanatomy.snapshot.parent_ids import REJECTIONS, clean_parent_ids, legacy_model_ids
 from hubanatomy.snapshot.tags import RELATIONS, UNSPECIFIED
 
 log = logging.getLogger(__name__)

@@ -1,1 +1,2 @@
-"""Raw Hub data -> the canonical snapshot: parsing, tags, cards, ids, file names."""
+"""Raw Hub data -> the canonical snapshot: parsing, tags, cards, model and parent ids, file
+names."""

@@ -21,13 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hubanatomy.errors import InputError
-from hubanatomy.lineage.parent_ids import REPO_ID
 from hubanatomy.progress import Progress
 from hubanatomy.snapshot import cards as card_text
 from hubanatomy.snapshot import files as snap
 from hubanatomy.snapshot import raw
 from hubanatomy.snapshot.ids import IdIndex
 from hubanatomy.snapshot.jsonl import Reject, read_jsonl
+from hubanatomy.snapshot.parent_ids import REPO_ID
 from hubanatomy.snapshot.tags import declared_parents, trait_lists
 
 log = logging.getLogger(__name__)
