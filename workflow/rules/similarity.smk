@@ -1,5 +1,5 @@
 # Genetic similarity of relatives: motif sampling, three measures on two DNAs, tests of the
-# siblings-vs-parent finding, and the directionality sweep (PAPER.md §3).
+# siblings-vs-parent finding, and the directionality sweep (docs/method.md#similarity).
 
 
 rule count_motifs:
