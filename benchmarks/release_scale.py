@@ -4,8 +4,8 @@ memory of each step.
 
     python benchmarks/release_scale.py [--rows 1860411] [--out DIR] [--keep]
 
-The file is written as pandas' `to_csv` wrote the release (PAPER.md §1): its index as an
-unnamed first column, the list columns as Python-list strings, createdAt as
+The file is written as pandas' `to_csv` wrote the release (docs/method.md#data-source): its
+index as an unnamed first column, the list columns as Python-list strings, createdAt as
 `2025-07-11T00:55:12.000Z`, an empty field for a missing card and for no exception. About 60%
 of the models have a card: multi-line markdown (front matter, headings, code, tables, CJK and
 emoji, some CRLF and bare CR line ends, quotes and commas) of a log-normal length with a mean of

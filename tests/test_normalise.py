@@ -1,8 +1,8 @@
 """hubanatomy.snapshot.normalise.normalise: raw list-API lines + card records -> canonical snapshot.
 
-The snapshot is checked against ARCHITECTURE.md §2 and the policy in config/README.md ("How
-raw data is normalised"), on real Hub records (read from ../shared/data/real at run time) and
-on small hand-made inputs.
+The snapshot is checked against its contract (docs/method.md#snapshot) and the policy in
+config/README.md ("How raw data is normalised"), on real Hub records (read from
+../shared/data/real at run time) and on small hand-made inputs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ RELATIONS = {"finetune", "adapter", "quantized", "merge", "unspecified"}
 TYPED = RELATIONS - {"unspecified"}
 MISTRAL_ROOT = "mistralai/Mistral-Small-24B-Base-2501"
 
-# ARCHITECTURE §2, written out here (not imported) so the test checks the contract itself
+# the snapshot's contract, written out here (not imported) so the test checks it itself
 STR, STRINGS = "string", "list<string>"
 MODELS_COLUMNS = {
     "model_id": STR, "author": STR, "created_at": "timestamp", "last_modified": "timestamp",
@@ -123,7 +123,7 @@ def parse_hub_time(text: str) -> datetime:
 
 
 def check_snapshot_contract(out: Path, manifest: dict, frames: dict) -> None:
-    """ARCHITECTURE §2: files, columns, dtypes, values, manifest."""
+    """The snapshot's contract: files, columns, dtypes, values, manifest."""
     assert {p.name for p in out.iterdir()} == SNAPSHOT_FILES
     assert_columns(frames["models"], MODELS_COLUMNS)
     assert_columns(frames["parents"], PARENTS_COLUMNS)

@@ -1,9 +1,9 @@
 """hubanatomy.orderings.order: the exact linear ordering, its metrics, flows and bootstrap ranks.
 
 The integer program is checked against brute force over every permutation; gains, the
-heuristic and the paper's two metrics (PAPER.md §5) against a hand-worked example; the whole
-analysis against the simulator, whose directed scenario plants a license and a task order and
-whose neutral scenario plants none."""
+heuristic and the paper's two metrics (docs/method.md#orderings) against a hand-worked
+example; the whole analysis against the simulator, whose directed scenario plants a license and
+a task order and whose neutral scenario plants none."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """hubanatomy.drift.labels: the license taxonomy, trait labels, license coverage.
 
-The paper's license names and classes are written out here from PAPER.md §2 and §5; the
-real mistral-small-family records go through normalise and label_traits and are checked
-against their own raw JSON."""
+The paper's license names and classes are written out here (its summary figure, its license
+order and classes: docs/method.md#snapshot, #orderings); the real mistral-small-family records
+go through normalise and label_traits and are checked against their own raw JSON."""
 
 from __future__ import annotations
 
@@ -22,16 +22,16 @@ from hubanatomy.snapshot import files as snap
 from hubanatomy.snapshot.files import CARDS, MODELS
 from hubanatomy.snapshot.normalise import normalise
 
-# PAPER.md §2, the summary figure's top-ten licenses
-PAPER_S2_LICENSES = ["apache-2.0", "mit", "other", "openrail", "creativeml-openrail-m",
-                     "cc-by-nc-4.0", "llama2", "llama3", "gemma", "unknown"]
-# PAPER.md §5, the weighted license order (v1, full graph, n = 20)
-PAPER_S5_ORDER = ["gemma", "llama3.1", "llama3.2", "openrail++", "creativeml-openrail-m",
-                  "cc-by-nc-4.0", "llama3", "llama2", "mit", "afl-3.0",
-                  "bigscience-bloom-rail-1.0", "llama3.3", "apache-2.0", "cc-by-nc-sa-4.0",
-                  "cc-by-4.0", "openrail", "artistic-2.0", "cc-by-sa-4.0", "gpl-3.0", "cc"]
-# PAPER.md §5, the license classes used for colouring
-PAPER_S5_CLASSES = {
+# the paper's summary figure: its top-ten licenses
+PAPER_TOP_LICENSES = ["apache-2.0", "mit", "other", "openrail", "creativeml-openrail-m",
+                      "cc-by-nc-4.0", "llama2", "llama3", "gemma", "unknown"]
+# the paper's weighted license order (v1, full graph, n = 20)
+PAPER_LICENSE_ORDER = [
+    "gemma", "llama3.1", "llama3.2", "openrail++", "creativeml-openrail-m", "cc-by-nc-4.0",
+    "llama3", "llama2", "mit", "afl-3.0", "bigscience-bloom-rail-1.0", "llama3.3", "apache-2.0",
+    "cc-by-nc-sa-4.0", "cc-by-4.0", "openrail", "artistic-2.0", "cc-by-sa-4.0", "gpl-3.0", "cc"]
+# the paper's license classes, used for colouring
+PAPER_LICENSE_CLASSES = {
     "commercial": ["gemma", "llama2", "llama3", "llama3.1", "llama3.2", "llama3.3"],
     "use-restricted": ["openrail", "openrail++", "creativeml-openrail-m",
                        "bigscience-bloom-rail-1.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0",
@@ -52,8 +52,8 @@ UNKNOWN_LICENSE = "zz-homebrew-license"
 def test_taxonomy_covers_every_license_the_paper_names():
     taxonomy = license_taxonomy()
     known = set(taxonomy["license"])
-    named = set(PAPER_S2_LICENSES) | set(PAPER_S5_ORDER) | {
-        name for names in PAPER_S5_CLASSES.values() for name in names}
+    named = set(PAPER_TOP_LICENSES) | set(PAPER_LICENSE_ORDER) | {
+        name for names in PAPER_LICENSE_CLASSES.values() for name in names}
     assert len(named) == 26
     assert sorted(named - known) == []
     assert taxonomy["license"].n_unique() == taxonomy.height  # one row per license
@@ -65,7 +65,7 @@ def test_taxonomy_covers_every_license_the_paper_names():
 def test_taxonomy_classes_agree_with_the_paper():
     classes = dict(license_taxonomy().select("license", "class").iter_rows())
     paper_classes = dict(license_taxonomy().select("license", "paper_class").iter_rows())
-    for paper_class, names in PAPER_S5_CLASSES.items():
+    for paper_class, names in PAPER_LICENSE_CLASSES.items():
         for name in names:
             assert paper_classes[name] == paper_class, name
             assert classes[name] == DEPARTURES.get(name, paper_class), name

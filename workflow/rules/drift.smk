@@ -1,5 +1,5 @@
 # Traits and drift: labels, mutation rates, transitions, numeric drifts, and the tests, all
-# with family-level inference (PAPER.md §4).
+# with family-level inference (docs/method.md#traits-and-drift).
 
 
 rule label_traits:

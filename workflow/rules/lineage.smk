@@ -1,5 +1,5 @@
 # Family trees: edges, families and generations with every hygiene decision recorded, then
-# the tables and figures of PAPER.md §2.
+# the lineage tables and figures (docs/method.md#lineage).
 
 
 rule build_lineage:

@@ -1,5 +1,5 @@
 # Optimal orderings of trait values with bootstrap uncertainty, transition graphs, and the
-# model -> model license-compatibility audit (PAPER.md §5 and beyond).
+# model -> model license-compatibility audit (docs/method.md#orderings, #license-audit).
 
 
 rule order_traits:

@@ -1,5 +1,5 @@
 # Genetic similarity of relatives: motif sampling, three measures on two DNAs, tests of the
-# siblings-vs-parent finding, and the directionality sweep.
+# siblings-vs-parent finding, and the directionality sweep (docs/method.md#similarity).
 
 from hubanatomy.similarity.sweep import run_mutation, run_scenario, sweep_runs
 

@@ -1,8 +1,8 @@
 """The paper's released dataset (modelbiome/ai_ecosystem[_withmodelcards]) both ways, and its
 download with huggingface_hub.
 
-Schema (PAPER.md §1, and the column order of the authors' own ai_ecosystem.csv): one row per
-model with the list-API fields, the lists the authors derived from the tags (`regions`,
+Schema (docs/method.md#data-source, and the column order of the authors' own ai_ecosystem.csv):
+one row per model with the list-API fields, the lists the authors derived from the tags (`regions`,
 `licenses`, `arxiv_papers`, `datasets`, the five parent columns, `languages` as English names of
 the two-letter tags), written as Python-list strings (`"['apache-2.0']"`, `'[]'`); the card
 variant adds `modelCard` (the README text; an empty field when there was none, which pandas
@@ -63,7 +63,7 @@ from hubanatomy.snapshot.tags import BASE_MODEL, RELATIONS
 
 log = logging.getLogger(__name__)
 
-PARENT_COLUMNS = {  # column -> tag prefix (PAPER.md §1: base_model:X and base_model:<rel>:X)
+PARENT_COLUMNS = {  # column -> tag prefix (base_model:X and base_model:<rel>:X)
     "parent_model": BASE_MODEL,
     **{f"{relation}_parent": f"{BASE_MODEL}{relation}:" for relation in
        sorted(RELATIONS, key=("finetune", "quantized", "adapter", "merge").index)},

@@ -1,4 +1,4 @@
-"""Tables of the family trees (PAPER.md §2), computed from results/lineage/."""
+"""Tables of the family trees (docs/method.md#lineage), computed from results/lineage/."""
 
 from __future__ import annotations
 

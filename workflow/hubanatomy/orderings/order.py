@@ -1,4 +1,5 @@
-"""Optimal evolutionary orderings of trait values (PAPER.md §5), with their uncertainty.
+"""Optimal evolutionary orderings of trait values (docs/method.md#orderings), with their
+uncertainty.
 
 The linear ordering problem: order the top-n values of a trait so that as much transition
 traffic as possible flows forward (weighted: an oriented arc u -> v, oriented by net flow,

@@ -1,4 +1,4 @@
-"""Local family motifs (PAPER.md §3): exact occurrence counts and uniform sampling.
+"""Local family motifs (docs/method.md#motifs): exact occurrence counts and uniform sampling.
 
 A motif occurrence is a small set of related models; sampling an occurrence uniformly means
 weighting each anchor by how many occurrences it anchors (k = number of children):

@@ -1,4 +1,4 @@
-"""Genetic similarity between relatives (PAPER.md §3).
+"""Genetic similarity between relatives (docs/method.md#similarity).
 
 DNA: (a) a model's list-API metadata JSON string; (b) its model card, kept only when at least
 `card_min_chars` long and not auto-generated, truncated to its first `card_chars` characters.

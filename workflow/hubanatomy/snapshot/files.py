@@ -1,4 +1,4 @@
-"""The canonical snapshot (ARCHITECTURE §2): the only thing later stages read.
+"""The canonical snapshot (docs/method.md#snapshot): the only thing later stages read.
 
 results/snapshot/ holds models.parquet, parents.parquet, cards.parquet and manifest.json, plus
 renames.parquet (old -> new ids of renamed repos, empty unless a crawl saw redirects),

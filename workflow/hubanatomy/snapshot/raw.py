@@ -1,4 +1,5 @@
-"""The raw format (ARCHITECTURE §2): what a crawl and the simulator write before normalising.
+"""The raw format (docs/method.md#snapshot): what a crawl and the simulator write before
+normalising.
 
 A raw directory holds
   models/part-NNNNN.jsonl   one list-API JSON object per line (GET /api/models?full=true)

@@ -1,4 +1,5 @@
-"""Parsing the Hub's flat tag lists into traits and declared parents (PAPER.md §1, fixed).
+"""Parsing the Hub's flat tag lists into traits and declared parents: the paper's parsing,
+without its losses (docs/method.md#snapshot).
 
 `license:X`, `dataset:X`, `arxiv:X`, `region:X` become lists; bare ISO 639 codes become
 languages (languages.py, 2- and 3-letter codes kept). `base_model:X` declares a parent with an
