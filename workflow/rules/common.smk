@@ -6,9 +6,6 @@ from snakemake.exceptions import WorkflowError
 
 from hubanatomy.snapshot.raw import public_url
 
-# conda users: the rules' software is the project's own environment
-ENV = "../../environment.yml"
-
 SIMULATED_RAW = "results/raw/simulated"
 SNAPSHOT_NAMES = {"models": "models.parquet", "parents": "parents.parquet",
                   "cards": "cards.parquet", "renames": "renames.parquet",

@@ -12,8 +12,6 @@ rule label_traits:
         log_path("label_traits"),
     benchmark:
         benchmark_path("label_traits")
-    conda:
-        ENV
     script:
         "../scripts/label_traits.py"
 
@@ -26,8 +24,6 @@ rule tabulate_license_coverage:
                      category="Traits and drift"),
     log:
         log_path("tabulate_license_coverage"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_license_coverage.py"
 
@@ -44,8 +40,6 @@ rule build_drift_edges:
         log_path("build_drift_edges"),
     benchmark:
         benchmark_path("build_drift_edges")
-    conda:
-        ENV
     script:
         "../scripts/build_drift_edges.py"
 
@@ -64,8 +58,6 @@ rule tabulate_mutation_rates:
         log_path("tabulate_mutation_rates"),
     benchmark:
         benchmark_path("tabulate_mutation_rates")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_mutation_rates.py"
 
@@ -84,8 +76,6 @@ rule tabulate_numeric_drift:
         log_path("tabulate_numeric_drift"),
     benchmark:
         benchmark_path("tabulate_numeric_drift")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_numeric_drift.py"
 
@@ -109,8 +99,6 @@ rule tabulate_transitions:
         log_path("tabulate_transitions_{trait}"),
     benchmark:
         benchmark_path("tabulate_transitions_{trait}")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_transitions.py"
 
@@ -128,8 +116,6 @@ rule test_drift:
         log_path("test_drift"),
     benchmark:
         benchmark_path("test_drift")
-    conda:
-        ENV
     script:
         "../scripts/test_drift.py"
 
@@ -142,8 +128,6 @@ rule collect_tests:
                      category="Traits and drift"),
     log:
         log_path("collect_tests"),
-    conda:
-        ENV
     script:
         "../scripts/collect_tests.py"
 
@@ -160,8 +144,6 @@ rule plot_card_length_drift:
         variant=DRIFT_CONFIG["figure_variant"],
     log:
         log_path("plot_card_length_drift"),
-    conda:
-        ENV
     script:
         "../scripts/plot_card_length_drift.py"
 
@@ -178,8 +160,6 @@ rule plot_language_drift:
         variant=DRIFT_CONFIG["figure_variant"],
     log:
         log_path("plot_language_drift"),
-    conda:
-        ENV
     script:
         "../scripts/plot_language_drift.py"
 
@@ -192,7 +172,5 @@ rule collect_drift_numbers:
         values="results/replication/drift.csv",
     log:
         log_path("collect_drift_numbers"),
-    conda:
-        ENV
     script:
         "../scripts/collect_drift_numbers.py"

@@ -21,8 +21,6 @@ rule order_traits:
         log_path("order_traits_{trait}"),
     benchmark:
         benchmark_path("order_traits_{trait}")
-    conda:
-        ENV
     script:
         "../scripts/order_traits.py"
 
@@ -37,8 +35,6 @@ rule tabulate_orderings:
         table="orderings",
     log:
         log_path("tabulate_orderings"),
-    conda:
-        ENV
     script:
         "../scripts/concatenate_tables.py"
 
@@ -53,8 +49,6 @@ rule tabulate_ordering_agreement:
         table="ordering_agreement",
     log:
         log_path("tabulate_ordering_agreement"),
-    conda:
-        ENV
     script:
         "../scripts/concatenate_tables.py"
 
@@ -74,8 +68,6 @@ rule plot_transition_graph:
         variant=ORDERINGS_CONFIG["figure_variant"],
     log:
         log_path("plot_transition_graph_{trait}"),
-    conda:
-        ENV
     script:
         "../scripts/plot_transition_graph.py"
 
@@ -92,8 +84,6 @@ rule audit_licenses:
         log_path("audit_licenses"),
     benchmark:
         benchmark_path("audit_licenses")
-    conda:
-        ENV
     script:
         "../scripts/audit_licenses.py"
 
@@ -109,8 +99,6 @@ rule tabulate_license_audit:
         seed=config["seed"],
     log:
         log_path("tabulate_license_audit"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_license_audit.py"
 
@@ -126,8 +114,6 @@ rule tabulate_license_violations:
         top_n=LICENSES_CONFIG["top_violations"],
     log:
         log_path("tabulate_license_violations"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_license_violations.py"
 
@@ -142,8 +128,6 @@ rule plot_license_audit:
         pdf=pdf_of(FIGURES["license_audit"]),
     log:
         log_path("plot_license_audit"),
-    conda:
-        ENV
     script:
         "../scripts/plot_license_audit.py"
 
@@ -157,7 +141,5 @@ rule collect_ordering_numbers:
         values_from=ORDERINGS_CONFIG["values_from"],
     log:
         log_path("collect_ordering_numbers"),
-    conda:
-        ENV
     script:
         "../scripts/collect_ordering_numbers.py"

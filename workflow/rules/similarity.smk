@@ -13,8 +13,6 @@ rule count_motifs:
         log_path("count_motifs"),
     benchmark:
         benchmark_path("count_motifs")
-    conda:
-        ENV
     script:
         "../scripts/count_motifs.py"
 
@@ -32,8 +30,6 @@ rule sample_motif_pairs:
         log_path("sample_motif_pairs"),
     benchmark:
         benchmark_path("sample_motif_pairs")
-    conda:
-        ENV
     script:
         "../scripts/sample_motif_pairs.py"
 
@@ -57,8 +53,6 @@ rule score_similarity:
         log_path("score_similarity"),
     benchmark:
         benchmark_path("score_similarity")
-    conda:
-        ENV
     script:
         "../scripts/score_similarity.py"
 
@@ -76,8 +70,6 @@ rule tabulate_similarity:
         log_path("tabulate_similarity"),
     benchmark:
         benchmark_path("tabulate_similarity")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_similarity.py"
 
@@ -94,8 +86,6 @@ rule test_similarity:
         log_path("test_similarity"),
     benchmark:
         benchmark_path("test_similarity")
-    conda:
-        ENV
     script:
         "../scripts/test_similarity.py"
 
@@ -115,8 +105,6 @@ rule plot_similarity:
         variant=SIMILARITY_CONFIG["figure_variant"],
     log:
         log_path("plot_similarity_{text}_{measure}"),
-    conda:
-        ENV
     script:
         "../scripts/plot_similarity.py"
 
@@ -134,8 +122,6 @@ rule plot_metadata_diff:
         pair=SIMILARITY_CONFIG["diff_pair"],
     log:
         log_path("plot_metadata_diff"),
-    conda:
-        ENV
     script:
         "../scripts/plot_metadata_diff.py"
 
@@ -156,8 +142,6 @@ rule sweep_directionality:
         log_path("sweep_directionality"),
     benchmark:
         benchmark_path("sweep_directionality")
-    conda:
-        ENV
     script:
         "../scripts/sweep_directionality.py"
 
@@ -173,8 +157,6 @@ rule plot_directionality_sweep:
         sweep=SIMILARITY_CONFIG["sweep"],
     log:
         log_path("plot_directionality_sweep"),
-    conda:
-        ENV
     script:
         "../scripts/plot_directionality_sweep.py"
 
@@ -191,7 +173,5 @@ rule collect_similarity_numbers:
         card_min_chars=SIMILARITY_CONFIG["card_min_chars"],
     log:
         log_path("collect_similarity_numbers"),
-    conda:
-        ENV
     script:
         "../scripts/collect_similarity_numbers.py"

@@ -23,8 +23,6 @@ rule tabulate_snapshot_summary:
         log_path("tabulate_snapshot_summary"),
     benchmark:
         benchmark_path("tabulate_snapshot_summary")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_snapshot_summary.py"
 
@@ -46,8 +44,6 @@ rule lookup_arxiv:
         log_path("lookup_arxiv"),
     benchmark:
         benchmark_path("lookup_arxiv")
-    conda:
-        ENV
     script:
         "../scripts/lookup_arxiv.py"
 
@@ -65,8 +61,6 @@ rule tabulate_top_tens:
         log_path("tabulate_top_tens"),
     benchmark:
         benchmark_path("tabulate_top_tens")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_top_tens.py"
 
@@ -82,8 +76,6 @@ rule plot_top_tens:
         arxiv_categories=ARXIV_ENABLED,
     log:
         log_path("plot_top_tens"),
-    conda:
-        ENV
     script:
         "../scripts/plot_top_tens.py"
 
@@ -97,8 +89,6 @@ rule tabulate_created_by_month:
         log_path("tabulate_created_by_month"),
     benchmark:
         benchmark_path("tabulate_created_by_month")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_created_by_month.py"
 
@@ -113,7 +103,5 @@ rule plot_created_histogram:
         pdf="results/figures/created_at_histogram.pdf",
     log:
         log_path("plot_created_histogram"),
-    conda:
-        ENV
     script:
         "../scripts/plot_created_histogram.py"
