@@ -13,8 +13,6 @@ rule simulate_hub:
         log_path("simulate_hub"),
     benchmark:
         benchmark_path("simulate_hub")
-    conda:
-        ENV
     script:
         "../scripts/simulate_hub.py"
 
@@ -29,8 +27,6 @@ rule download_archive:
         log_path("download_archive"),
     benchmark:
         benchmark_path("download_archive")
-    conda:
-        ENV
     script:
         "../scripts/download_archive.py"
 
@@ -44,8 +40,6 @@ rule convert_local_archive:
         log_path("convert_local_archive"),
     benchmark:
         benchmark_path("convert_local_archive")
-    conda:
-        ENV
     script:
         "../scripts/convert_local_archive.py"
 
@@ -67,8 +61,6 @@ rule crawl_list:
         log_path("crawl_list"),
     benchmark:
         benchmark_path("crawl_list")
-    conda:
-        ENV
     script:
         "../scripts/crawl_list.py"
 
@@ -85,8 +77,6 @@ rule crawl_cards:
         log_path("crawl_cards_{scatteritem}"),
     benchmark:
         benchmark_path("crawl_cards_{scatteritem}")
-    conda:
-        ENV
     script:
         "../scripts/crawl_cards.py"
 
@@ -102,8 +92,6 @@ rule gather_crawl:
         log_path("gather_crawl"),
     benchmark:
         benchmark_path("gather_crawl")
-    conda:
-        ENV
     script:
         "../scripts/gather_crawl.py"
 
@@ -120,8 +108,6 @@ rule normalise_snapshot:
         log_path("normalise_snapshot"),
     benchmark:
         benchmark_path("normalise_snapshot")
-    conda:
-        ENV
     script:
         "../scripts/normalise_snapshot.py"
 
@@ -143,7 +129,5 @@ rule sample_snapshot:
         log_path("sample_snapshot"),
     benchmark:
         benchmark_path("sample_snapshot")
-    conda:
-        ENV
     script:
         "../scripts/sample_snapshot.py"

@@ -13,9 +13,6 @@ from hubanatomy.similarity.score import MEASURES as SIMILARITY_MEASURES
 from hubanatomy.similarity.score import TEXTS as DNA
 from hubanatomy.snapshot.files import snapshot_files
 
-# conda users: the rules' software is the project's own environment
-ENV = "../../environment.yml"
-
 SIMULATED_RAW = "results/raw/simulated"
 # the normalised snapshot, and the one every later stage reads (a sample of whole families
 # when sample.families > 0, otherwise the snapshot itself)

@@ -12,8 +12,6 @@ rule label_traits:
         log_path("label_traits"),
     benchmark:
         benchmark_path("label_traits")
-    conda:
-        ENV
     script:
         "../scripts/label_traits.py"
 
@@ -25,8 +23,6 @@ rule tabulate_license_coverage:
         table=registered("results/tables/license_coverage.csv"),
     log:
         log_path("tabulate_license_coverage"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_license_coverage.py"
 
@@ -44,8 +40,6 @@ rule build_drift_edges:
         log_path("build_drift_edges"),
     benchmark:
         benchmark_path("build_drift_edges")
-    conda:
-        ENV
     script:
         "../scripts/build_drift_edges.py"
 
@@ -63,8 +57,6 @@ rule tabulate_mutation_rates:
         log_path("tabulate_mutation_rates"),
     benchmark:
         benchmark_path("tabulate_mutation_rates")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_mutation_rates.py"
 
@@ -82,8 +74,6 @@ rule tabulate_numeric_drift:
         log_path("tabulate_numeric_drift"),
     benchmark:
         benchmark_path("tabulate_numeric_drift")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_numeric_drift.py"
 
@@ -106,8 +96,6 @@ rule tabulate_transitions:
         log_path("tabulate_transitions_{trait}"),
     benchmark:
         benchmark_path("tabulate_transitions_{trait}")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_transitions.py"
 
@@ -125,8 +113,6 @@ rule run_drift_tests:
         log_path("run_drift_tests"),
     benchmark:
         benchmark_path("run_drift_tests")
-    conda:
-        ENV
     script:
         "../scripts/run_drift_tests.py"
 
@@ -138,8 +124,6 @@ rule collect_tests:
         table=registered("results/tables/tests.csv"),
     log:
         log_path("collect_tests"),
-    conda:
-        ENV
     script:
         "../scripts/collect_tests.py"
 
@@ -155,8 +139,6 @@ rule plot_card_length_drift:
         variant=DRIFT_CONFIG["figure_variant"],
     log:
         log_path("plot_card_length_drift"),
-    conda:
-        ENV
     script:
         "../scripts/plot_card_length_drift.py"
 
@@ -172,8 +154,6 @@ rule plot_language_drift:
         variant=DRIFT_CONFIG["figure_variant"],
     log:
         log_path("plot_language_drift"),
-    conda:
-        ENV
     script:
         "../scripts/plot_language_drift.py"
 
@@ -186,7 +166,5 @@ rule collect_drift_numbers:
         values="results/replication/drift.csv",
     log:
         log_path("collect_drift_numbers"),
-    conda:
-        ENV
     script:
         "../scripts/collect_drift_numbers.py"

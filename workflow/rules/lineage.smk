@@ -15,8 +15,6 @@ rule build_lineage:
         log_path("build_lineage"),
     benchmark:
         benchmark_path("build_lineage")
-    conda:
-        ENV
     script:
         "../scripts/build_lineage.py"
 
@@ -29,8 +27,6 @@ rule tabulate_lineage_edges:
         table=registered("results/tables/lineage_edges_by_relation.csv"),
     log:
         log_path("tabulate_lineage_edges"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_lineage_edges.py"
 
@@ -44,8 +40,6 @@ rule tabulate_top_parents:
         top_n=LINEAGE_CONFIG["top_n"],
     log:
         log_path("tabulate_top_parents"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_top_parents.py"
 
@@ -60,8 +54,6 @@ rule tabulate_largest_families:
         top_n=LINEAGE_CONFIG["top_n"],
     log:
         log_path("tabulate_largest_families"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_largest_families.py"
 
@@ -75,8 +67,6 @@ rule tabulate_family_sizes:
         variants=list(LINEAGE_CONFIG["variants"]),
     log:
         log_path("tabulate_family_sizes"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_family_sizes.py"
 
@@ -90,8 +80,6 @@ rule tabulate_generations:
         variants=list(LINEAGE_CONFIG["variants"]),
     log:
         log_path("tabulate_generations"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_generations.py"
 
@@ -106,8 +94,6 @@ rule tabulate_largest_families_over_time:
         top_n=10,
     log:
         log_path("tabulate_largest_families_over_time"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_largest_families_over_time.py"
 
@@ -121,8 +107,6 @@ rule plot_family_size_ccdf:
         pdf="results/figures/family_size_ccdf.pdf",
     log:
         log_path("plot_family_size_ccdf"),
-    conda:
-        ENV
     script:
         "../scripts/plot_family_size_ccdf.py"
 
@@ -136,8 +120,6 @@ rule plot_generation_depth:
         pdf="results/figures/generation_depth.pdf",
     log:
         log_path("plot_generation_depth"),
-    conda:
-        ENV
     script:
         "../scripts/plot_generation_depth.py"
 
@@ -153,8 +135,6 @@ rule plot_largest_families_over_time:
         variant=LINEAGE_CONFIG["family_variant"],
     log:
         log_path("plot_largest_families_over_time"),
-    conda:
-        ENV
     script:
         "../scripts/plot_largest_families_over_time.py"
 
@@ -175,8 +155,6 @@ rule plot_family_tree_rank:
         max_nodes=LINEAGE_CONFIG["tree_max_nodes"],
     log:
         log_path("plot_family_tree_rank{rank}"),
-    conda:
-        ENV
     script:
         "../scripts/plot_family_tree.py"
 
@@ -197,8 +175,6 @@ rule plot_family_tree_named:
         fallback_rank=LINEAGE_CONFIG["named_fallback_rank"],
     log:
         log_path("plot_family_tree_named"),
-    conda:
-        ENV
     script:
         "../scripts/plot_family_tree.py"
 
@@ -211,7 +187,5 @@ rule collect_lineage_numbers:
         values="results/replication/lineage.csv",
     log:
         log_path("collect_lineage_numbers"),
-    conda:
-        ENV
     script:
         "../scripts/collect_lineage_numbers.py"

@@ -21,8 +21,6 @@ rule order_traits:
         log_path("order_traits_{trait}"),
     benchmark:
         benchmark_path("order_traits_{trait}")
-    conda:
-        ENV
     script:
         "../scripts/order_traits.py"
 
@@ -36,8 +34,6 @@ rule tabulate_orderings:
         table="orderings",
     log:
         log_path("tabulate_orderings"),
-    conda:
-        ENV
     script:
         "../scripts/concatenate_tables.py"
 
@@ -51,8 +47,6 @@ rule tabulate_ordering_agreement:
         table="ordering_agreement",
     log:
         log_path("tabulate_ordering_agreement"),
-    conda:
-        ENV
     script:
         "../scripts/concatenate_tables.py"
 
@@ -71,8 +65,6 @@ rule plot_transition_graph:
         variant=ORDERINGS_CONFIG["figure_variant"],
     log:
         log_path("plot_transition_graph_{trait}"),
-    conda:
-        ENV
     script:
         "../scripts/plot_transition_graph.py"
 
@@ -89,8 +81,6 @@ rule audit_licenses:
         log_path("audit_licenses"),
     benchmark:
         benchmark_path("audit_licenses")
-    conda:
-        ENV
     script:
         "../scripts/audit_licenses.py"
 
@@ -105,8 +95,6 @@ rule tabulate_license_audit:
         seed=config["seed"],
     log:
         log_path("tabulate_license_audit"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_license_audit.py"
 
@@ -120,8 +108,6 @@ rule tabulate_license_violations:
         top_n=LICENSES_CONFIG["top_violations"],
     log:
         log_path("tabulate_license_violations"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_license_violations.py"
 
@@ -135,8 +121,6 @@ rule plot_license_audit:
         pdf="results/figures/license_audit.pdf",
     log:
         log_path("plot_license_audit"),
-    conda:
-        ENV
     script:
         "../scripts/plot_license_audit.py"
 
@@ -150,7 +134,5 @@ rule collect_ordering_numbers:
         values_from=ORDERINGS_CONFIG["values_from"],
     log:
         log_path("collect_ordering_numbers"),
-    conda:
-        ENV
     script:
         "../scripts/collect_ordering_numbers.py"

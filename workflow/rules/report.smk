@@ -11,8 +11,6 @@ rule collect_foundation_numbers:
         log_path("collect_foundation_numbers"),
     benchmark:
         benchmark_path("collect_foundation_numbers")
-    conda:
-        ENV
     script:
         "../scripts/collect_foundation_numbers.py"
 
@@ -25,7 +23,5 @@ rule build_replication_table:
         table=registered("results/replication.csv"),
     log:
         log_path("build_replication_table"),
-    conda:
-        ENV
     script:
         "../scripts/build_replication_table.py"

@@ -16,8 +16,6 @@ rule count_motifs:
         log_path("count_motifs"),
     benchmark:
         benchmark_path("count_motifs")
-    conda:
-        ENV
     script:
         "../scripts/count_motifs.py"
 
@@ -36,8 +34,6 @@ rule sample_motif_pairs:
         log_path("sample_motif_pairs"),
     benchmark:
         benchmark_path("sample_motif_pairs")
-    conda:
-        ENV
     script:
         "../scripts/sample_motif_pairs.py"
 
@@ -61,8 +57,6 @@ rule score_similarity:
         log_path("score_similarity"),
     benchmark:
         benchmark_path("score_similarity")
-    conda:
-        ENV
     script:
         "../scripts/score_similarity.py"
 
@@ -79,8 +73,6 @@ rule tabulate_similarity:
         log_path("tabulate_similarity"),
     benchmark:
         benchmark_path("tabulate_similarity")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_similarity.py"
 
@@ -97,8 +89,6 @@ rule run_similarity_tests:
         log_path("run_similarity_tests"),
     benchmark:
         benchmark_path("run_similarity_tests")
-    conda:
-        ENV
     script:
         "../scripts/run_similarity_tests.py"
 
@@ -117,8 +107,6 @@ rule plot_similarity:
         variant=SIMILARITY_CONFIG["figure_variant"],
     log:
         log_path("plot_similarity_{text}_{measure}"),
-    conda:
-        ENV
     script:
         "../scripts/plot_similarity.py"
 
@@ -136,8 +124,6 @@ rule plot_metadata_diff:
         pair=SIMILARITY_CONFIG["diff_pair"],
     log:
         log_path("plot_metadata_diff"),
-    conda:
-        ENV
     script:
         "../scripts/plot_metadata_diff.py"
 
@@ -165,8 +151,6 @@ rule simulate_sweep_hub:
         log_path("simulate_sweep_hub_{run}"),
     benchmark:
         benchmark_path("simulate_sweep_hub_{run}")
-    conda:
-        ENV
     script:
         "../scripts/simulate_hub.py"
 
@@ -181,8 +165,6 @@ rule normalise_sweep_hub:
         max_reject_fraction=config["normalise"]["max_reject_fraction"],
     log:
         log_path("normalise_sweep_hub_{run}"),
-    conda:
-        ENV
     script:
         "../scripts/normalise_snapshot.py"
 
@@ -206,8 +188,6 @@ rule score_sweep_run:
         log_path("score_sweep_run_{run}"),
     benchmark:
         benchmark_path("score_sweep_run_{run}")
-    conda:
-        ENV
     script:
         "../scripts/score_sweep_run.py"
 
@@ -219,8 +199,6 @@ rule tabulate_directionality_sweep:
         table=registered("results/tables/directionality_sweep.csv"),
     log:
         log_path("tabulate_directionality_sweep"),
-    conda:
-        ENV
     script:
         "../scripts/tabulate_directionality_sweep.py"
 
@@ -235,8 +213,6 @@ rule plot_directionality_sweep:
         sweep=SIMILARITY_CONFIG["sweep"],
     log:
         log_path("plot_directionality_sweep"),
-    conda:
-        ENV
     script:
         "../scripts/plot_directionality_sweep.py"
 
@@ -253,7 +229,5 @@ rule collect_similarity_numbers:
         card_min_chars=SIMILARITY_CONFIG["card_min_chars"],
     log:
         log_path("collect_similarity_numbers"),
-    conda:
-        ENV
     script:
         "../scripts/collect_similarity_numbers.py"

@@ -16,8 +16,6 @@ rule tabulate_snapshot_summary:
         log_path("tabulate_snapshot_summary"),
     benchmark:
         benchmark_path("tabulate_snapshot_summary")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_snapshot_summary.py"
 
@@ -39,8 +37,6 @@ rule lookup_arxiv:
         log_path("lookup_arxiv"),
     benchmark:
         benchmark_path("lookup_arxiv")
-    conda:
-        ENV
     script:
         "../scripts/lookup_arxiv.py"
 
@@ -58,8 +54,6 @@ rule tabulate_top_tens:
         log_path("tabulate_top_tens"),
     benchmark:
         benchmark_path("tabulate_top_tens")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_top_tens.py"
 
@@ -75,8 +69,6 @@ rule plot_top_tens:
         arxiv_categories=ARXIV_ENABLED,
     log:
         log_path("plot_top_tens"),
-    conda:
-        ENV
     script:
         "../scripts/plot_top_tens.py"
 
@@ -90,8 +82,6 @@ rule tabulate_created_by_month:
         log_path("tabulate_created_by_month"),
     benchmark:
         benchmark_path("tabulate_created_by_month")
-    conda:
-        ENV
     script:
         "../scripts/tabulate_created_by_month.py"
 
@@ -105,7 +95,5 @@ rule plot_created_histogram:
         pdf="results/figures/created_at_histogram.pdf",
     log:
         log_path("plot_created_histogram"),
-    conda:
-        ENV
     script:
         "../scripts/plot_created_histogram.py"
