@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("HUBANATOMY_REAL_SAMPLES", ROOT.parent / "shared" / "data" / "real"))
 QUICK = ROOT / "config" / "presets" / "quick.yaml"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.workflow, pytest.mark.skipif(
     not (REAL / "smollm2-family" / "graph.json").is_file(),
-    reason=f"the real Hub samples are not at {REAL} (set HUBANATOMY_REAL_SAMPLES to their folder)")
+    reason=f"the real Hub samples are not at {REAL} (set HUBANATOMY_REAL_SAMPLES to their folder)")]
 
 SHAPES = ["mistral_small", "ten_models", "no_edges", "smollm2", "smollm2_generic", "textgen"]
 

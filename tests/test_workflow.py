@@ -43,6 +43,8 @@ FIGURES = ["results/figures/top_tens.png", "results/figures/created_at_histogram
            *(f"results/figures/similarity_{t}_{m}.png" for t in ("metadata", "cards")
              for m in ("tfidf", "bow", "levenshtein"))]
 
+pytestmark = pytest.mark.workflow
+
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, "-d", str(workdir), *args], capture_output=True,
