@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+CI_PRESET = ROOT / "config" / "presets" / "ci.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +19,21 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real Hub samples not found at {REAL_DATA} (outside this workplace)")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def ci_run(tmp_path_factory) -> Path:
+    """The working directory of one whole run of the ci preset (the simulator), built once per
+    session for every test that reads the outputs of a whole run: a test that needs such a run
+    reads this one rather than starting its own. Shared: read it, never write in it (copy it
+    with shutil.copytree to build more on it)."""
+    workdir = tmp_path_factory.mktemp("ci-run")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+         "--cores", "2", "--configfile", str(CI_PRESET)], capture_output=True, text=True,
+        timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
 
 
 def simulated_lineage(root: Path, models: int, seed: int, scenario: str):

@@ -24,6 +24,8 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "
 REPO = "modelbiome/ai_ecosystem_withmodelcards"
 SNAPSHOT_TARGET = "results/snapshot/manifest.json"
 
+pytestmark = pytest.mark.workflow
+
 
 def _snakemake(workdir: Path, config: dict):
     """Build the snapshot with the given config keys (a YAML file: `--config` would read

@@ -27,6 +27,8 @@ FIGURES = [t for t in _REGISTERED if t.endswith(".png")]
 TABLES = [t for t in _REGISTERED if not t.endswith(".png")] + ["results/lineage/decisions.csv"]
 SNAPSHOT_SUMMARY = "results/tables/snapshot_summary.csv"
 
+pytestmark = pytest.mark.workflow
+
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, "-d", str(workdir), *args], capture_output=True,
@@ -34,14 +36,12 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    runs = []
-    for name in ("first", "second"):
-        workdir = tmp_path_factory.mktemp(name)
-        result = _snakemake(workdir, "--cores", "2", "--configfile", CI_PRESET)
-        assert result.returncode == 0, result.stderr[-3000:]
-        runs.append(workdir)
-    return runs
+def two_runs(ci_run, tmp_path_factory):
+    """The session's run of the ci preset (conftest.ci_run), and a second one from scratch."""
+    workdir = tmp_path_factory.mktemp("second")
+    result = _snakemake(workdir, "--cores", "2", "--configfile", CI_PRESET)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [ci_run, workdir]
 
 
 def test_every_target_is_built(two_runs):
