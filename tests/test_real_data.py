@@ -32,18 +32,19 @@ pytestmark = [pytest.mark.workflow, pytest.mark.skipif(
 SHAPES = ["mistral_small", "ten_models", "no_edges", "smollm2", "smollm2_generic", "textgen"]
 
 
-# the directionality sweep runs on simulated Hubs of its own: it has no input, its params are
-# the preset's similarity keys (the same for every shape), and the same config gives the same
-# bytes (test_workflow.py), so its table is the same whatever the sample
-SWEEP = ("tables/directionality_sweep.csv", "logs/sweep_directionality.log")
+# the directionality sweep runs on simulated Hubs of its own (results/sweep/{run}/): its jobs
+# read nothing of the snapshot, their params are the preset's similarity keys (the same for
+# every shape), and the same config gives the same bytes (test_workflow.py), so its runs and
+# table are the same whatever the sample
+SWEEP = ("sweep", "tables/directionality_sweep.csv")
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Each shape's workdir after one run of the whole DAG, built on first use. The first run
-    computes the directionality sweep; the later ones start with its table (and log) copied
-    into their results, which Snakemake keeps (the job has no input to be newer than it),
-    instead of recomputing the same table; the sweep figure is still drawn from it in every run."""
+    computes the directionality sweep; the later ones start with its runs and table copied
+    into their results, which Snakemake keeps (nothing they read is newer), instead of
+    recomputing them; the sweep figure is still drawn from it in every run."""
     done = {}
 
     def run(shape: str) -> Path:
@@ -52,9 +53,13 @@ def runs(tmp_path_factory):
             raw = write_sample(REAL, shape, base / "raw")
             if done:
                 first = next(iter(done.values()))
-                for name in SWEEP:
-                    (base / "run" / "results" / name).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(first / name, base / "run" / "results" / name)
+                for name in SWEEP:   # copies keep their times: older than what reads them
+                    target = base / "run" / "results" / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if (first / name).is_dir():
+                        shutil.copytree(first / name, target)
+                    else:
+                        shutil.copy2(first / name, target)
             result = subprocess.run(
                 [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d",
                  str(base / "run"), "--cores", "2", "--configfile", str(QUICK),
