@@ -65,7 +65,7 @@ TABLES = by_name(TARGETS, "results/tables/", ".csv")
 
 
 def registered(target):
-    """A registered output as a rule declares it: in the report, with its caption and
+    """A registered output as the rules declare it, in the report with its caption and
     section, when the registry gives it a caption."""
     row = OUTPUT_ROWS[target]
     if not row["caption"]:
