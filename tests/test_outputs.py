@@ -20,16 +20,10 @@ from hubanatomy.outputs import (
     targets,
     wildcard_values,
 )
+from hubanatomy.resources import workflow_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "workflow" / "outputs.tsv"
-RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |^\S|\Z)", re.S | re.M)
-
-
-def _rules() -> dict[str, str]:
-    """rule name -> its body, from every rules file."""
-    return {m.group(1): m.group(2) for smk in (ROOT / "workflow" / "rules").glob("*.smk")
-            for m in RULE.finditer(smk.read_text())}
 
 
 def _script(body: str) -> str | None:
@@ -45,7 +39,7 @@ def test_the_readme_table_is_the_registry_rendered():
 
 
 def test_every_output_names_a_rule_that_writes_it_and_functions_that_exist():
-    rules = _rules()
+    rules = workflow_rules()
     scripts = "\n".join(s for s in map(_script, rules.values()) if s)
     for row in read_outputs(REGISTRY):
         assert row["rule"] in rules, row
@@ -76,7 +70,7 @@ def test_scripts_read_only_what_their_rule_declares():
     """`snakemake.input.x` (or `i.x`) in a script must be declared by its rule: otherwise
     the declared inputs and the files read drift apart silently."""
     problems = []
-    for rule, body in _rules().items():
+    for rule, body in workflow_rules().items():
         script = _script(body)
         if script is None:
             continue

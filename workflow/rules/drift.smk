@@ -23,6 +23,8 @@ rule tabulate_license_coverage:
         table=registered("results/tables/license_coverage.csv"),
     log:
         log_path("tabulate_license_coverage"),
+    benchmark:
+        benchmark_path("tabulate_license_coverage")
     script:
         "../scripts/tabulate_license_coverage.py"
 
@@ -124,6 +126,8 @@ rule collect_tests:
         table=registered("results/tables/tests.csv"),
     log:
         log_path("collect_tests"),
+    benchmark:
+        benchmark_path("collect_tests")
     script:
         "../scripts/collect_tests.py"
 
@@ -139,6 +143,8 @@ rule plot_card_length_drift:
         variant=DRIFT_CONFIG["figure_variant"],
     log:
         log_path("plot_card_length_drift"),
+    benchmark:
+        benchmark_path("plot_card_length_drift")
     script:
         "../scripts/plot_card_length_drift.py"
 
@@ -154,6 +160,8 @@ rule plot_language_drift:
         variant=DRIFT_CONFIG["figure_variant"],
     log:
         log_path("plot_language_drift"),
+    benchmark:
+        benchmark_path("plot_language_drift")
     script:
         "../scripts/plot_language_drift.py"
 
@@ -166,5 +174,7 @@ rule collect_drift_numbers:
         values="results/replication/drift.csv",
     log:
         log_path("collect_drift_numbers"),
+    benchmark:
+        benchmark_path("collect_drift_numbers")
     script:
         "../scripts/collect_drift_numbers.py"

@@ -27,6 +27,8 @@ rule tabulate_lineage_edges:
         table=registered("results/tables/lineage_edges_by_relation.csv"),
     log:
         log_path("tabulate_lineage_edges"),
+    benchmark:
+        benchmark_path("tabulate_lineage_edges")
     script:
         "../scripts/tabulate_lineage_edges.py"
 
@@ -40,6 +42,8 @@ rule tabulate_top_parents:
         top_n=LINEAGE_CONFIG["top_n"],
     log:
         log_path("tabulate_top_parents"),
+    benchmark:
+        benchmark_path("tabulate_top_parents")
     script:
         "../scripts/tabulate_top_parents.py"
 
@@ -54,6 +58,8 @@ rule tabulate_largest_families:
         top_n=LINEAGE_CONFIG["top_n"],
     log:
         log_path("tabulate_largest_families"),
+    benchmark:
+        benchmark_path("tabulate_largest_families")
     script:
         "../scripts/tabulate_largest_families.py"
 
@@ -67,6 +73,8 @@ rule tabulate_family_sizes:
         variants=list(LINEAGE_CONFIG["variants"]),
     log:
         log_path("tabulate_family_sizes"),
+    benchmark:
+        benchmark_path("tabulate_family_sizes")
     script:
         "../scripts/tabulate_family_sizes.py"
 
@@ -80,6 +88,8 @@ rule tabulate_generations:
         variants=list(LINEAGE_CONFIG["variants"]),
     log:
         log_path("tabulate_generations"),
+    benchmark:
+        benchmark_path("tabulate_generations")
     script:
         "../scripts/tabulate_generations.py"
 
@@ -94,6 +104,8 @@ rule tabulate_largest_families_over_time:
         top_n=10,
     log:
         log_path("tabulate_largest_families_over_time"),
+    benchmark:
+        benchmark_path("tabulate_largest_families_over_time")
     script:
         "../scripts/tabulate_largest_families_over_time.py"
 
@@ -107,6 +119,8 @@ rule plot_family_size_ccdf:
         pdf="results/figures/family_size_ccdf.pdf",
     log:
         log_path("plot_family_size_ccdf"),
+    benchmark:
+        benchmark_path("plot_family_size_ccdf")
     script:
         "../scripts/plot_family_size_ccdf.py"
 
@@ -120,6 +134,8 @@ rule plot_generation_depth:
         pdf="results/figures/generation_depth.pdf",
     log:
         log_path("plot_generation_depth"),
+    benchmark:
+        benchmark_path("plot_generation_depth")
     script:
         "../scripts/plot_generation_depth.py"
 
@@ -135,6 +151,8 @@ rule plot_largest_families_over_time:
         variant=LINEAGE_CONFIG["family_variant"],
     log:
         log_path("plot_largest_families_over_time"),
+    benchmark:
+        benchmark_path("plot_largest_families_over_time")
     script:
         "../scripts/plot_largest_families_over_time.py"
 
@@ -155,6 +173,8 @@ rule plot_family_tree_rank:
         max_nodes=LINEAGE_CONFIG["tree_max_nodes"],
     log:
         log_path("plot_family_tree_rank{rank}"),
+    benchmark:
+        benchmark_path("plot_family_tree_rank{rank}")
     script:
         "../scripts/plot_family_tree.py"
 
@@ -175,6 +195,8 @@ rule plot_family_tree_named:
         fallback_rank=LINEAGE_CONFIG["named_fallback_rank"],
     log:
         log_path("plot_family_tree_named"),
+    benchmark:
+        benchmark_path("plot_family_tree_named")
     script:
         "../scripts/plot_family_tree.py"
 
@@ -187,5 +209,7 @@ rule collect_lineage_numbers:
         values="results/replication/lineage.csv",
     log:
         log_path("collect_lineage_numbers"),
+    benchmark:
+        benchmark_path("collect_lineage_numbers")
     script:
         "../scripts/collect_lineage_numbers.py"

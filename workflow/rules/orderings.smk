@@ -34,6 +34,8 @@ rule tabulate_orderings:
         table="orderings",
     log:
         log_path("tabulate_orderings"),
+    benchmark:
+        benchmark_path("tabulate_orderings")
     script:
         "../scripts/concatenate_tables.py"
 
@@ -47,6 +49,8 @@ rule tabulate_ordering_agreement:
         table="ordering_agreement",
     log:
         log_path("tabulate_ordering_agreement"),
+    benchmark:
+        benchmark_path("tabulate_ordering_agreement")
     script:
         "../scripts/concatenate_tables.py"
 
@@ -65,6 +69,8 @@ rule plot_transition_graph:
         variant=ORDERINGS_CONFIG["figure_variant"],
     log:
         log_path("plot_transition_graph_{trait}"),
+    benchmark:
+        benchmark_path("plot_transition_graph_{trait}")
     script:
         "../scripts/plot_transition_graph.py"
 
@@ -95,6 +101,8 @@ rule tabulate_license_audit:
         seed=config["seed"],
     log:
         log_path("tabulate_license_audit"),
+    benchmark:
+        benchmark_path("tabulate_license_audit")
     script:
         "../scripts/tabulate_license_audit.py"
 
@@ -108,6 +116,8 @@ rule tabulate_license_violations:
         top_n=LICENSES_CONFIG["top_violations"],
     log:
         log_path("tabulate_license_violations"),
+    benchmark:
+        benchmark_path("tabulate_license_violations")
     script:
         "../scripts/tabulate_license_violations.py"
 
@@ -121,6 +131,8 @@ rule plot_license_audit:
         pdf="results/figures/license_audit.pdf",
     log:
         log_path("plot_license_audit"),
+    benchmark:
+        benchmark_path("plot_license_audit")
     script:
         "../scripts/plot_license_audit.py"
 
@@ -134,5 +146,7 @@ rule collect_ordering_numbers:
         values_from=ORDERINGS_CONFIG["values_from"],
     log:
         log_path("collect_ordering_numbers"),
+    benchmark:
+        benchmark_path("collect_ordering_numbers")
     script:
         "../scripts/collect_ordering_numbers.py"

@@ -23,5 +23,7 @@ rule build_replication_table:
         table=registered("results/replication.csv"),
     log:
         log_path("build_replication_table"),
+    benchmark:
+        benchmark_path("build_replication_table")
     script:
         "../scripts/build_replication_table.py"

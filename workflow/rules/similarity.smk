@@ -107,6 +107,8 @@ rule plot_similarity:
         variant=SIMILARITY_CONFIG["figure_variant"],
     log:
         log_path("plot_similarity_{text}_{measure}"),
+    benchmark:
+        benchmark_path("plot_similarity_{text}_{measure}")
     script:
         "../scripts/plot_similarity.py"
 
@@ -124,6 +126,8 @@ rule plot_metadata_diff:
         pair=SIMILARITY_CONFIG["diff_pair"],
     log:
         log_path("plot_metadata_diff"),
+    benchmark:
+        benchmark_path("plot_metadata_diff")
     script:
         "../scripts/plot_metadata_diff.py"
 
@@ -165,6 +169,8 @@ rule normalise_sweep_hub:
         max_reject_fraction=config["normalise"]["max_reject_fraction"],
     log:
         log_path("normalise_sweep_hub_{run}"),
+    benchmark:
+        benchmark_path("normalise_sweep_hub_{run}")
     script:
         "../scripts/normalise_snapshot.py"
 
@@ -199,6 +205,8 @@ rule tabulate_directionality_sweep:
         table=registered("results/tables/directionality_sweep.csv"),
     log:
         log_path("tabulate_directionality_sweep"),
+    benchmark:
+        benchmark_path("tabulate_directionality_sweep")
     script:
         "../scripts/tabulate_directionality_sweep.py"
 
@@ -213,6 +221,8 @@ rule plot_directionality_sweep:
         sweep=SIMILARITY_CONFIG["sweep"],
     log:
         log_path("plot_directionality_sweep"),
+    benchmark:
+        benchmark_path("plot_directionality_sweep")
     script:
         "../scripts/plot_directionality_sweep.py"
 
@@ -229,5 +239,7 @@ rule collect_similarity_numbers:
         card_min_chars=SIMILARITY_CONFIG["card_min_chars"],
     log:
         log_path("collect_similarity_numbers"),
+    benchmark:
+        benchmark_path("collect_similarity_numbers")
     script:
         "../scripts/collect_similarity_numbers.py"

@@ -69,6 +69,8 @@ rule plot_top_tens:
         arxiv_categories=ARXIV_ENABLED,
     log:
         log_path("plot_top_tens"),
+    benchmark:
+        benchmark_path("plot_top_tens")
     script:
         "../scripts/plot_top_tens.py"
 
@@ -95,5 +97,7 @@ rule plot_created_histogram:
         pdf="results/figures/created_at_histogram.pdf",
     log:
         log_path("plot_created_histogram"),
+    benchmark:
+        benchmark_path("plot_created_histogram")
     script:
         "../scripts/plot_created_histogram.py"

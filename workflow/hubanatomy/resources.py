@@ -1,0 +1,190 @@
+"""Cluster resources per rule (memory, run time, cores) from the benchmarks of a full-scale run.
+
+Every rule writes `results/benchmarks/<rule>[_<wildcards>].tsv` (Snakemake's `benchmark:`:
+wall seconds, peak resident memory in MB, mean CPU load in percent). A scheduler such as Slurm
+kills a job that outgrows its memory or time request, so the requests are the largest value
+measured over the rule's jobs, with headroom:
+
+* memory: 1.5 x the peak resident set plus 512 MB (the real Hub's texts are more uneven than
+  one simulated run's), rounded up to 256 MB, at least 1 GB;
+* run time: 3 x the longest wall time (cluster nodes are often slower than a workstation, and
+  share their disks), in whole minutes, at least 10;
+* cores: the cores the job kept busy on average (mean load / 100, rounded up after 0.25 of
+  slack), between 1 and the rule's declared `threads:`.
+
+    python -m hubanatomy.resources results/benchmarks profiles/slurm/config.yaml
+
+rewrites the block between the BEGIN and END lines of the profile and leaves the rest alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hubanatomy.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES_DIR = ROOT / "workflow" / "rules"
+BEGIN = "# BEGIN measured resources"
+END = "# END measured resources"
+MEM_FACTOR, MEM_EXTRA_MB, MEM_STEP_MB, MEM_MIN_MB = 1.5, 512, 256, 1024
+TIME_FACTOR, TIME_MIN_MINUTES = 3.0, 10
+LOAD_SLACK = 0.25
+# Rules a simulated full-scale run does not run, with requests from their own measurements
+NOT_MEASURED = {
+    # the release's 5.2 GB CSV: converted in 154 s at 3.3 GB peak (benchmarks/release_scale.py)
+    "download_archive": {"mem_mb": 6144, "runtime": 60},
+    "convert_local_archive": {"mem_mb": 6144, "runtime": 60},
+    # a crawl is bound by the Hub's rate limits, not by the machine: at a few thousand card
+    # requests per 5 minutes a full Hub takes days, and a shard stopped by its time limit
+    # resumes where it stopped when rerun
+    "crawl_list": {"mem_mb": 4096, "runtime": 720},
+    "crawl_cards": {"mem_mb": 2048, "runtime": 2880},
+    "gather_crawl": {"mem_mb": 8192, "runtime": 60},
+}
+RULE = re.compile(r"^(?:local)?rule (\w+):\n(.*?)(?=^(?:local)?rule |^\S|\Z)", re.S | re.M)
+
+
+def workflow_rules(rules_dir: Path = RULES_DIR) -> dict[str, str]:
+    """rule name -> the text of its body, from every rules file."""
+    return {m.group(1): m.group(2) for smk in sorted(rules_dir.glob("*.smk"))
+            for m in RULE.finditer(smk.read_text())}
+
+
+def declared_threads(body: str) -> int:
+    found = re.search(r"^\s+threads:\s*(\d+)\s*$", body, re.M)
+    return int(found.group(1)) if found else 1
+
+
+@dataclass(frozen=True)
+class Measured:
+    jobs: int
+    seconds: float
+    max_rss_mb: float
+    mean_load: float
+
+
+def _number(row: dict, column: str, path: Path) -> float:
+    value = (row.get(column) or "").strip()
+    if value in ("", "NA", "-"):  # Snakemake writes NA when a job ended before a sample
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"{path}: column {column} holds {value!r}, not a number") from None
+
+
+def rule_of(stem: str, rules: list[str]) -> str | None:
+    """The rule a benchmark file is of: its name, or the longest rule name it starts with
+    followed by `_` and the job's wildcards."""
+    candidates = [r for r in rules if stem == r or stem.startswith(r + "_")]
+    return max(candidates, key=len) if candidates else None
+
+
+def read_benchmarks(folder: Path, rules: list[str]) -> dict[str, Measured]:
+    """The largest time, memory and load per rule over its benchmark files in folder."""
+    files = sorted(Path(folder).glob("*.tsv"))
+    if not files:
+        raise InputError(f"{folder}: no benchmark files (*.tsv); run the workflow first")
+    per_rule: dict[str, list[tuple[float, float, float]]] = {}
+    unknown = []
+    for path in files:
+        rule = rule_of(path.stem, rules)
+        if rule is None:
+            unknown.append(path.name)
+            continue
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        if not rows or "s" not in rows[0] or "max_rss" not in rows[0]:
+            raise InputError(f"{path}: not a Snakemake benchmark file (columns s, max_rss, "
+                             f"mean_load expected)")
+        per_rule.setdefault(rule, []).extend(
+            (_number(r, "s", path), _number(r, "max_rss", path), _number(r, "mean_load", path))
+            for r in rows)
+    if unknown:
+        raise InputError(f"{folder}: benchmark files of no rule of this workflow: "
+                         f"{', '.join(unknown[:10])}; remove them or rerun in a clean folder")
+    return {rule: Measured(len(values), max(v[0] for v in values),
+                           max(v[1] for v in values), max(v[2] for v in values))
+            for rule, values in sorted(per_rule.items())}
+
+
+def requests(measured: Measured, max_threads: int) -> dict[str, int]:
+    mem = max(measured.max_rss_mb * MEM_FACTOR + MEM_EXTRA_MB, MEM_MIN_MB)
+    busy = math.ceil(measured.mean_load / 100 - LOAD_SLACK)
+    return {"mem_mb": int(math.ceil(mem / MEM_STEP_MB) * MEM_STEP_MB),
+            "runtime": max(TIME_MIN_MINUTES, math.ceil(measured.seconds * TIME_FACTOR / 60)),
+            "threads": min(max(1, busy), max_threads)}
+
+
+def profile_block(measured: dict[str, Measured], threads: dict[str, int],
+                  source: str) -> str:
+    """The profile's set-resources and set-threads for the measured rules, as YAML text."""
+    lines = [BEGIN,
+             f"# written by `python -m hubanatomy.resources` from {source};",
+             "# largest of each rule's jobs: wall time, peak memory, mean load (not edited by",
+             "# hand: rerun the command after a full-scale run)",
+             "set-resources:"]
+    cores = {}
+    for rule, m in measured.items():
+        r = requests(m, threads.get(rule, 1))
+        cores[rule] = r["threads"]
+        lines += [f"  {rule}:  # {m.jobs} job(s), {m.seconds:,.0f} s, {m.max_rss_mb:,.0f} MB, "
+                  f"load {m.mean_load:.0f}%",
+                  f"    mem_mb: {r['mem_mb']}", f"    runtime: {r['runtime']}"]
+    for rule, r in NOT_MEASURED.items():
+        if rule not in measured:
+            lines += [f"  {rule}:  # not in a simulated run: see NOT_MEASURED",
+                      f"    mem_mb: {r['mem_mb']}", f"    runtime: {r['runtime']}"]
+    lines.append("set-threads:")
+    lines += [f"  {rule}: {n}" for rule, n in cores.items()]
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_profile(profile: Path, block: str) -> str:
+    text = profile.read_text()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise InputError(f"{profile}: no '{BEGIN}' ... '{END}' block to rewrite")
+    end = text.index("\n", end) + 1 if "\n" in text[end:] else len(text)
+    return text[:start] + block + text[end:]
+
+
+def describe_run(folder: Path) -> str:
+    """What the benchmarks were measured on: the snapshot beside them, when there is one."""
+    manifest = Path(folder).parent / "snapshot" / "manifest.json"
+    try:
+        rows = json.loads(manifest.read_text())["rows"]["models"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a run whose snapshot size is not known"
+    return f"a run on {rows:,} models"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("benchmarks", type=Path, help="a run's results/benchmarks folder")
+    parser.add_argument("profile", type=Path, help="the profile's config.yaml to rewrite")
+    args = parser.parse_args(argv)
+    try:
+        bodies = workflow_rules()
+        measured = read_benchmarks(args.benchmarks, list(bodies))
+        block = profile_block(measured, {r: declared_threads(b) for r, b in bodies.items()},
+                              describe_run(args.benchmarks))
+        args.profile.write_text(rewrite_profile(args.profile, block))
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.profile}: resources of {len(measured)} rules from {args.benchmarks}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
