@@ -430,8 +430,16 @@ def test_a_rate_limit_wait_beyond_the_cap_stops_the_crawl_resumably(source, tmp_
     state = json.loads((root / "state" / "list.json").read_text())
     assert state["page"] == 2 and not state["done"]  # the two pages the window allowed
     # an hour later (the Hub's window has passed): the rerun goes on from page 3
-    (root / "state" / "budget.json").write_text(json.dumps(
-        {"api": {"end": 0, "used": 0, "limit": 40}}))
+    # (the stopped run's member file records the closed window: a rerun before then refuses)
+    with pytest.raises(CrawlError, match=r"wait 3,\d{3} s"):
+        crawl_list(root, fast(hub.url, max_wait_seconds=5))
+    for member in (root / "state" / "budget").glob("*.json"):
+        record = json.loads(member.read_text())
+        # an hour later: the window the stopped run recorded has passed, its record is stale
+        record["time"] = record["left"] = 0
+        for bucket in record["buckets"].values():
+            bucket["blocked_until"] = 0
+        member.write_text(json.dumps(record))
     with HubEmulator(source, port=port) as hub:
         state = crawl_list(root, fast(hub.url, max_wait_seconds=5))
     assert state["done"] and state["models"] == _listed_models(source)

@@ -29,7 +29,8 @@ they happen (`state/requests-<step>-<run>.json`, replaced atomically at most eve
 `counts_flush_seconds`), so a killed run's requests are in the manifest too.
 
 All requests go through huggingface_hub's HTTP session (`HF_TOKEN` sent when set, never
-logged) and one SharedBudget per crawl; 429 waits as the server says (up to
+logged) and one SharedBudget per step, shared with every other step and shard (state/budget/,
+lock-free, see ratelimit.py); 429 waits as the server says (up to
 `max_wait_seconds`: beyond, the crawl stops, resumable), 5xx and connection errors are retried
 with jittered exponential backoff, 404 on a card means "no card". An endpoint with a
 user:password part is used as given but written everywhere without it.
@@ -71,7 +72,7 @@ log = logging.getLogger(__name__)
 
 STATE = "state"
 LIST_STATE = "list.json"
-BUDGET = "budget.json"
+BUDGET = "budget"  # the request budget's member files (ratelimit.SharedBudget)
 PROBES = "probes"
 PROBLEMS = "problems.jsonl"
 LAYOUT = "cards-layout.json"
@@ -169,6 +170,7 @@ class _Client:
         self._saved = time.monotonic()
 
     def close(self) -> dict:
+        self.budget.close()
         with self._count_lock:
             if self.counts:
                 self._save()
