@@ -382,6 +382,36 @@ def test_rate_limits_answer_429_per_window_with_parsable_headers(raw_dir, data):
     assert stats["resolver"]["windows"] == {0: 2, 1: 1} and stats["resolver"]["limited"] == 1
 
 
+def test_epoch_windows_budget_use_and_repeated_fetches(raw_dir, data):
+    """Windows on the wall clock's epoch grid; budget_use per window and over the windows
+    within bounds; repeated_fetches names what was answered in full twice."""
+    now = [1_000_007.0]   # window 100000 of 10 s: reset in 3 s
+    faults = Faults(resolver_limit=4, window_seconds=10, epoch_windows=True)
+    with HubEmulator(raw_dir, faults, clock=lambda: -5.0, wall_clock=lambda: now[0]) as hub, \
+            httpx2.Client(timeout=10.0) as c:
+        cards = [m for m in data["listed"] if data["cards"][m]["status"] == "ok"][:20]
+        url = f"{hub.url}/{{}}/resolve/main/README.md"
+        r = c.get(url.format(cards[0]))
+        assert parse_ratelimit_headers(r.headers).reset_in_seconds == 3
+        c.get(url.format(cards[1]))
+        now[0] = 1_000_012.0                                # window 100001: full
+        assert [c.get(url.format(m)).status_code for m in cards[2:7]] == [200] * 4 + [429]
+        now[0] = 1_000_025.0                                # window 100002: 3 of 4
+        for m in (cards[0], cards[7], cards[8]):            # cards[0] a second time
+            assert c.get(url.format(m)).status_code == 200
+        now[0] = 1_000_031.0                                # window 100003: the last, 1
+        assert c.get(url.format(cards[9])).status_code == 200
+        assert c.get(f"{hub.url}/{data['ids'][0]}/resolve/main/nothing.bin").status_code == 404
+        use = hub.budget_use("resolver")
+        assert use["windows"] == [2, 4, 3, 2]
+        assert use["full"] == [4, 3] and use["use"] == 0.875   # first and last left out
+        assert hub.budget_use("resolver", since=1_000_010.0, until=1_000_020.0)["full"] == [4]
+        assert hub.budget_use("resolver", since=1_000_009.0, until=1_000_031.0)["use"] == 0.875
+        assert hub.repeated_fetches() == {f"/{cards[0]}/resolve/main/README.md": 2}
+        with pytest.raises(ValueError, match="no limit"):
+            hub.budget_use("api")
+
+
 def test_unlimited_buckets_send_no_ratelimit_headers(hub, client, data):
     r = client.get(f"{hub.url}/api/models/{data['ids'][0]}")
     assert "RateLimit" not in r.headers

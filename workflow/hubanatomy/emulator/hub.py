@@ -17,8 +17,11 @@ Renamed repos (renames.jsonl) and ids asked in another letter case answer 307 to
 path, as the Hub does. Faults are injected deterministically: whether a request fails is a hash
 of (seed, method, path+query) and of how often that exact request was accepted before, never
 of thread timing, and every fault is bounded, so a client that retries always gets the data.
-Rate limits count accepted requests per fixed window from server start ("api" for /api/*,
-"resolver" for */resolve/*); 429s consume no budget.
+Rate limits count accepted requests per fixed window from server start, or on the wall
+clock's epoch grid (`Faults.epoch_windows`) ("api" for /api/*, "resolver" for */resolve/*);
+429s consume no budget. `budget_use` says how much of each window's limit was used, and
+`repeated_fetches` which requests were answered in full more than once (a crawl that fetches
+a card twice wasted budget).
 """
 
 from __future__ import annotations
@@ -71,7 +74,10 @@ class Faults:
 
     api_limit: int | None = None        # requests per window on /api/* (None = unlimited)
     resolver_limit: int | None = None   # per window on */resolve/* (models and datasets)
-    window_seconds: float = 300.0       # fixed windows counted from server start
+    window_seconds: float = 300.0       # fixed windows counted from server start ...
+    epoch_windows: bool = False         # ... or on the epoch grid of the wall clock (window k
+                                        # = [k*w, (k+1)*w) of time.time()), as crawlers on
+                                        # several nodes assume to agree on windows
     error_rate: float = 0.0             # share of requests answered 5xx ...
     error_burst: int = 1                # ... on their first `error_burst` attempts
     slow_rate: float = 0.0              # share of requests delayed (first attempt)
@@ -340,6 +346,7 @@ class HubEmulator:
     datasets: repo_id -> directory of files, served as dataset repos.
     arxiv: callable(params) -> (status, content_type, body) answering /arxiv/api/query.
     clock: seconds (monotonic) for the rate-limit windows; tests pass a fake one.
+    wall_clock: seconds since the epoch, for windows on the epoch grid (Faults.epoch_windows).
     count_requests: count accepted requests per target (see requests_for).
     """
 
@@ -347,13 +354,16 @@ class HubEmulator:
                  datasets: dict[str, str | Path] | None = None,
                  arxiv: Callable[[dict[str, str]], tuple[int, str, bytes]] | None = None,
                  host: str = "127.0.0.1", port: int = 0,
-                 clock: Callable[[], float] = time.monotonic, count_requests: bool = False):
+                 clock: Callable[[], float] = time.monotonic, count_requests: bool = False,
+                 wall_clock: Callable[[], float] = time.time):
         self.raw_root = Path(raw_root)
         self.faults = faults or Faults()
         self.arxiv = arxiv
         self.host, self.port = host, port
         self.url = ""
-        self._clock = clock
+        self._clock = wall_clock if self.faults.epoch_windows else clock
+        # GET requests answered 200 in full (no fault injected), per target
+        self._fetched: dict[str, int] = {}
         self._lock = threading.Lock()
         self._attempts: dict[tuple[str, str], int] = {}
         # accepted requests per "METHOD target", kept only when asked (tests of resumption)
@@ -514,6 +524,38 @@ class HubEmulator:
                    for name, b in self._buckets.items()},
             }
 
+    def budget_use(self, bucket: str, since: float | None = None,
+                   until: float | None = None) -> dict:
+        """How much of `bucket`'s limit was used per window: the accepted requests of every
+        window from the first to the last with any, and the share of the limit used over the
+        windows lying wholly within [since, until] (seconds on the windows' clock: time.time()
+        with epoch windows, else the emulator's clock). A bound not given leaves out the first
+        (or last) window with requests: a crawl starts (or ends) within it."""
+        with self._lock:
+            b = self._buckets[bucket]
+            windows = dict(b.windows)
+            limit, w = b.limit, self.faults.window_seconds
+            origin = 0.0 if self.faults.epoch_windows else self._start
+        if limit is None:
+            raise ValueError(f"the {bucket} bucket has no limit")
+        if not windows:
+            return {"limit": limit, "windows": [], "full": [], "use": None}
+        first, last = min(windows), max(windows)
+        # windows [k*w, (k+1)*w) within the bounds
+        lo = first + 1 if since is None else math.ceil((since - origin) / w)
+        hi = last if until is None else math.floor((until - origin) / w)
+        full = list(range(lo, hi))
+        used = sum(windows.get(k, 0) for k in full)
+        return {"limit": limit, "first": first, "last": last,
+                "windows": [windows.get(k, 0) for k in range(first, last + 1)],
+                "full": [windows.get(k, 0) for k in full],
+                "use": round(used / (limit * len(full)), 4) if full else None}
+
+    def repeated_fetches(self) -> dict[str, int]:
+        """GET targets answered 200 in full more than once, with how often."""
+        with self._lock:
+            return {t: n for t, n in self._fetched.items() if n > 1}
+
     def requests_for(self, target: str, method: str = "GET") -> int:
         """Accepted requests of one exact target (path and query); needs count_requests."""
         if self._counted is None:
@@ -562,7 +604,8 @@ class HubEmulator:
         with self._lock:
             self._requests += 1
             now = self._clock()
-            window = int((now - self._start) // f.window_seconds)
+            origin = 0.0 if f.epoch_windows else self._start
+            window = int((now - origin) // f.window_seconds)
             used = stats.windows.get(window, 0)
             limited = stats.limit is not None and used >= stats.limit
             if limited:
@@ -579,7 +622,7 @@ class HubEmulator:
                     self._attempts[(method, target)] = attempt + 1
         headers: list[tuple[str, str]] = []
         if stats.limit is not None:
-            reset = max(1, math.ceil(self._start + (window + 1) * f.window_seconds - now))
+            reset = max(1, math.ceil(origin + (window + 1) * f.window_seconds - now))
             headers = [("RateLimit", f'"{bucket}";r={stats.limit - used};t={reset}'),
                        ("RateLimit-Policy", f'"fixed window";"{bucket}";q={stats.limit};'
                                             f"w={max(1, round(f.window_seconds))}")]
@@ -612,6 +655,9 @@ class HubEmulator:
         answer.headers.extend(headers)
         sent = self._send(h, method, answer, truncate)
         with self._lock:
+            if (method == "GET" and answer.status == 200 and not error and not truncate
+                    and not malformed):
+                self._fetched[target] = self._fetched.get(target, 0) + 1
             stats.errors += error
             stats.slow += slow
             stats.truncated += truncate
