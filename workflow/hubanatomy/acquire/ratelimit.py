@@ -30,8 +30,9 @@ those file systems do guarantee is that a rename (`os.replace`) is atomic. So:
   joiner has a share of its own. In a window where no member still active has a share (the
   first start, or the step before has just ended), the earliest joiner founds it: it takes
   the limit less what the members that left spent and gave in it, and gives to the others;
-* a member that leaves (close, or at exit) rewrites its file as a `left` record, which
-  still counts it, and its gifts, until the window ends; otherwise a member starting its
+* a member that leaves (close, or at exit) removes its file, or, when it has a share in the
+  current window, rewrites it as a `left` record, which still counts it, and its gifts,
+  until the window ends; otherwise a member starting its
   window late would see one member fewer and take a larger share of budget already spent.
   Files of members that left or died are removed once no window can count them any more
   (by any member: their owner is gone);
@@ -210,9 +211,19 @@ class SharedBudget:
         self._write(now)
 
     def _beat_forever(self) -> None:
-        while not self._stop.wait(self.heartbeat / 2):
+        """The heartbeat, and the scans of a member that sends nothing for a while (done, or
+        waiting): it still hands its rest over to joiners."""
+        while not self._stop.wait(self.scan):
             with self._lock:
-                self._beat(time.time())
+                if self._closed:
+                    return
+                now = time.time()
+                try:
+                    self._beat(now)
+                    for name in self._buckets:
+                        self._update(name, now)
+                except OSError as error:  # a full disk, a file server away: try again
+                    log.warning("request budget: cannot update %s: %s", self.path, error)
 
     def _members(self, now: float) -> list[_Member]:
         """The member files present; unreadable ones are skipped with a warning, those that
@@ -250,9 +261,10 @@ class SharedBudget:
     def _expired(self, member: _Member, now: float) -> bool:
         """No window can count the member any more, and it blocks nothing."""
         end = member.left if member.left is not None else member.time + self.ttl
+        last_window_end = (math.floor(end / self.window) + 1) * self.window
         blocked = max((_number(b.get("blocked_until")) for b in member.buckets.values()
                        if isinstance(b, dict)), default=0.0)
-        return now > end + self.window and now > blocked
+        return now >= last_window_end and now > blocked
 
     # -- the budget -----------------------------------------------------------------------
 
@@ -388,18 +400,26 @@ class SharedBudget:
             return wait
 
     def close(self) -> None:
-        """Leave: the file stays as a `left` record until the current window ends."""
+        """Leave: the file is removed, or stays as a `left` record until the current window
+        ends when this member has a share in it."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             now = time.time()
-            if any(b.window >= 0 for b in self._buckets.values()) or any(
-                    b.blocked_until > now for b in self._buckets.values()):
-                self._left = now
-                self._write(now)
-            else:
-                self.path.unlink(missing_ok=True)
+            try:
+                # a member with a share in the current window stays charged until it ends
+                # (so does a closed bucket); one that only lived on gifts is simply gone
+                current = math.floor(now / self.window) * self.window
+                if self._joined < current or any(
+                        (b.member and b.window == current) or b.blocked_until > now
+                        for b in self._buckets.values()):
+                    self._left = now
+                    self._write(now)
+                else:
+                    self.path.unlink(missing_ok=True)
+            except OSError as error:  # the folder is gone (at exit): nothing left to charge
+                log.debug("request budget: cannot record leaving in %s: %s", self.path, error)
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=5)
