@@ -7,51 +7,25 @@ missing, everywhere else. Takes about 7 minutes on 2 cores."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from slurm_local import slurm_missing, squeue_states
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 CI_PRESET = str(ROOT / "config" / "presets" / "ci.yaml")
 PROFILE = ROOT / "profiles" / "slurm-local"
-SETUP = "run `profiles/slurm-local/local-cluster.sh up` as root"
-# the partition local-cluster.sh defines and the profile submits to
-PARTITION = "local"
-READY = {"idle", "mixed", "allocated", "completing"}
 # what must not depend on where the jobs ran
 COMPARED = ["results/tables/*.csv", "results/replication.csv", "results/snapshot/*",
             "results/sample/*", "results/lineage/*"]
 TIMEOUT = 1800
 
 
-def _slurm_missing() -> str | None:
-    """Why the Slurm run cannot happen here, or None when it can."""
-    if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
-        return f"no Slurm (sbatch/sinfo not found): {SETUP}"
-    try:
-        answer = subprocess.run(["sinfo", "-h", "-p", PARTITION, "-o", "%T"],
-                                capture_output=True, text=True, timeout=30)
-    except subprocess.TimeoutExpired:
-        return f"no Slurm: sinfo gets no answer within 30 s: {SETUP}"
-    states = answer.stdout.split()
-    if answer.returncode != 0 or not states:
-        reason = (answer.stderr.strip() or "no such partition").splitlines()[-1]
-        return f"no Slurm partition '{PARTITION}' answers ({reason}): {SETUP}"
-    if not READY & set(states):
-        return (f"no Slurm node ready in partition '{PARTITION}' (states: {' '.join(states)}): "
-                f"{SETUP}")
-    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        return "the Slurm executor plugin is not installed: pip install -e '.[slurm]'"
-    return None
-
-
-_MISSING = _slurm_missing()
+_MISSING = slurm_missing(plugin=True)
 pytestmark = [pytest.mark.workflow, pytest.mark.skipif(bool(_MISSING), reason=_MISSING or "")]
 
 
@@ -117,9 +91,6 @@ def test_every_job_was_a_slurm_job(runs):
     # and Slurm ran them: squeue (no accounting, so no sacct) still lists them under the
     # run's name, finished, for MinJobAge seconds (an hour on the test cluster)
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
-    queue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T",
-                            "--name", run_id], capture_output=True, text=True, timeout=60)
-    assert queue.returncode == 0, queue.stderr
-    states = dict(line.split("|") for line in queue.stdout.split())
+    states = squeue_states(name=run_id)
     assert set(states) == set(submitted.values())
     assert set(states.values()) == {"COMPLETED"}
