@@ -97,13 +97,15 @@ def _check(hub: HubEmulator, root: Path, settings: CrawlSettings, barrier: Path,
                for line in f.read_bytes().splitlines()]
     assert sorted(records) == sorted(listed) and len(set(listed)) == len(listed)
     assert manifest["acquisition"]["cards"]["error"] == 0
-    served = hub.stats()["resolver"]["served"]
-    assert served == len(listed)
+    stats = hub.stats()["resolver"]
+    assert stats["served"] == len(listed)
+    # shares that add up to more than the limit show as 429s (a request sent at the very
+    # end of a window may arrive in the next: a few are possible)
+    assert stats["limited"] <= 0.05 * stats["served"], stats
     # the members left: no file of a finished shard counts in a later window
     members = [json.loads(p.read_text()) for p in (root / "state" / "budget").glob("*.json")]
     assert all(m["left"] is not None for m in members)
-    return {"use": use["use"], "windows": len(use["full"]), "limited": hub.stats()[
-        "resolver"]["limited"]}
+    return {"use": use["use"], "windows": len(use["full"]), "limited": stats["limited"]}
 
 
 def test_shards_as_processes_share_the_budget(hub, tmp_path):
