@@ -170,6 +170,17 @@ def test_a_founding_member_leaves_what_it_spent_charged(clock, members):
     assert take(third) == 0
 
 
+def test_joiners_of_an_empty_window_found_it_once(clock, members, tmp_path):
+    """Members starting in the same window, nobody with a share: the first founds it and
+    hands over to the others; never two founders (the ids decide nothing)."""
+    group = [members({"api": 12}) for _ in range(4)]
+    founders = [f["id"] for f in files(tmp_path) if f["buckets"]["api"]["founder"]]
+    assert founders == [group[0].id]
+    clock.now += 1
+    got = [take(b) for b in group]
+    assert sum(got) == 12 and got[0] > 0 and all(got[1:])
+
+
 def test_the_window_total_never_exceeds_the_limit_as_members_come_and_go(clock, members):
     rng = random.Random(3)
     limit = 17
@@ -289,6 +300,17 @@ def test_no_remaining_closes_the_bucket_until_the_servers_reset(clock, members):
     clock.now += 0.6
     me.observe("api", 200, headers(remaining=0, reset=9))  # ceil(8.4) = 9: still ours
     assert me.try_acquire("api") == pytest.approx(8.4)
+
+
+def test_a_late_answer_of_the_window_before_lowers_nothing(clock, members):
+    me = members({"api": 10})
+    clock.now = START + WINDOW - 0.2
+    take(me)
+    clock.now = START + WINDOW + 0.05  # the answer of the last request arrives now
+    me.observe("api", 200, headers(remaining=0, reset=1))
+    assert take(me) == 10
+    me.observe("api", 200, headers(remaining=0, reset=10))  # this window's: it closes
+    assert me.try_acquire("api") == pytest.approx(WINDOW - 0.05)
 
 
 def test_a_429_closes_the_window_for_retry_after_for_every_member(clock, members):

@@ -28,8 +28,10 @@ those file systems do guarantee is that a rename (`os.replace`) is atomic. So:
   they have not spent yet (each records its gifts in its own file; the joiner adds up those
   addressed to it). A gift moves budget, it never creates any. From the next window on the
   joiner has a share of its own. In a window where no member still active has a share (the
-  first start, or the step before has just ended), the earliest joiner founds it: it takes
-  the limit less what the members that left spent and gave in it, and gives to the others;
+  first start, or the step before has just ended), the first joiner founds it: it takes
+  the limit less what the members that left spent and gave in it, and gives to the others
+  (it writes that it founds, then looks again: of two that found at once, at least one sees
+  the other and steps down before spending anything);
 * a member that leaves (close, or at exit) removes its file, or, when it has a share in the
   current window, rewrites it as a `left` record, which still counts it, and its gifts,
   until the window ends; otherwise a member starting its
@@ -74,6 +76,8 @@ log = logging.getLogger(__name__)
 # waits at least this long are logged (once per end time and bucket, not per thread)
 LOG_WAIT_SECONDS = 5.0
 HEARTBEAT_SECONDS = 10.0
+# an answer whose reset falls this soon after our window began belongs to the window before
+_LATE_SECONDS = 1.5
 TTL_SECONDS = 30.0
 
 
@@ -102,7 +106,8 @@ def share(limit: int, members: list[str], member: str) -> int:
 class _Bucket:
     window: float = -1.0        # start of the window the counts below belong to
     share: int = 0              # static share (0: joined during the window)
-    member: bool = False        # counted among the window's members
+    member: bool = False        # counted among the window's members, or its founder
+    founder: bool = False       # took the window's budget as nobody active had a share
     used: int = 0
     received: int = 0           # gifts addressed to this member in the window
     gave: dict[str, int] = field(default_factory=dict)
@@ -189,7 +194,8 @@ class SharedBudget:
         return {"id": self.id, "host": socket.gethostname(), "pid": os.getpid(), "time": now,
                 "joined": self._joined, "left": self._left,
                 "buckets": {name: {"window": b.window, "share": b.share, "used": b.used,
-                                   "gave": dict(b.gave), "blocked_until": b.blocked_until}
+                                   "founder": b.founder, "gave": dict(b.gave),
+                                   "blocked_until": b.blocked_until}
                             for name, b in self._buckets.items()}}
 
     def _write(self, now: float) -> None:
@@ -291,13 +297,20 @@ class SharedBudget:
             ids = [m.id for m in counted]
             if self.id in ids:
                 b.member, b.share = True, share(self.limits[name], ids, self.id)
-            elif all(m.left is not None for m in counted):
+            elif (all(m.left is not None for m in counted)
+                  and not _founders(members, name, start, self.id)):
                 # nobody active has a share (a first start, or the step before has ended):
-                # the earliest joiner founds the window with what the leavers left unspent
-                joiners = [m for m in members if m.left is None and m.time + self.ttl > now]
-                if min(joiners, key=lambda m: (m.joined, m.id)).id == self.id:
-                    spent = sum(_spent(m.buckets.get(name), start) for m in counted)
-                    b.member, b.share = True, max(0, self.limits[name] - spent)
+                # the first joiner to say so founds the window with what the leavers left
+                # unspent. Said, then checked: of joiners that say so at the same moment, at
+                # least one sees the other and steps down (both may: then both wait)
+                spent = sum(_spent(m.buckets.get(name), start) for m in counted)
+                b.member, b.founder = True, True
+                b.share = max(0, self.limits[name] - spent)
+                self._write(now)
+                members = self._members(now)
+                if _founders(members, name, start, self.id):
+                    b.member, b.founder, b.share = False, False, 0
+                    write = True
         others = [m for m in members if m.id != self.id]
         received = 0
         for m in others:
@@ -379,7 +392,12 @@ class SharedBudget:
             self._update(bucket, now)
             b = self._buckets[bucket]
             end = b.window + self.window
-            if info is not None:
+            reset = None if info is None else now + info.reset_in_seconds
+            # an answer sent just before our window began, read just after (t is whole seconds
+            # rounded up: its reset lies within a second or so of our start) speaks of the
+            # window that ended, not of this one
+            stale = reset is not None and reset < end and reset <= b.window + _LATE_SECONDS
+            if info is not None and not stale:
                 if info.limit and info.limit < self.limits[bucket]:
                     log.info("%s rate limit: the server allows %d requests per window, not %d",
                              bucket, info.limit, self.limits[bucket])
@@ -388,7 +406,6 @@ class SharedBudget:
                 b.cap = cap if b.cap is None else min(b.cap, cap)
                 if info.remaining <= 0 and status != 429:
                     # t is whole seconds rounded up: an end within a second of ours is ours
-                    reset = now + info.reset_in_seconds
                     until = end if reset - 1.0 <= end <= reset else reset
                     b.blocked_until = max(b.blocked_until, until)
             if status != 429:
@@ -430,6 +447,12 @@ class SharedBudget:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _founders(members: list[_Member], bucket: str, window: float, me: str) -> list[str]:
+    """The other members that founded `bucket`'s window starting at `window`."""
+    return [m.id for m in members if m.id != me and isinstance(e := m.buckets.get(bucket), dict)
+            and _number(e.get("window")) == window and e.get("founder") is True]
 
 
 def _spent(entry, window: float) -> int:
