@@ -34,18 +34,22 @@ those file systems do guarantee is that a rename (`os.replace`) is atomic. So:
   the other and steps down before spending anything);
 * a member that leaves (close, or at exit) removes its file, or, when it has a share in the
   current window, rewrites it as a `left` record, which still counts it, and its gifts,
-  until the window ends; otherwise a member starting its
-  window late would see one member fewer and take a larger share of budget already spent.
-  Files of members that left or died are removed once no window can count them any more
-  (by any member: their owner is gone);
+  until the window ends; otherwise a member starting its window late would see one member
+  fewer and take a larger share of budget already spent. Files of members that left or died
+  are removed once no window can count them any more (by any member: their owner is gone);
 * the server's headers only ever lower the allowance: `r` caps what this member may still
   send in the window, `r = 0` closes the bucket until the server's reset, a lower `q` lowers
   the limit shared from the next window on; a 429 closes the bucket until `Retry-After`
   (recorded in the member file, so the other members and a rerun wait too).
 
-Members' clocks are assumed synchronised (NTP), as the shared window grid needs anyway. A
-member file that is unreadable is ignored with a warning. A leftover `budget.json` (and its
-lock) of the flock version beside the folder is removed.
+Members' clocks are assumed synchronised (NTP), as the shared window grid needs anyway.
+Beyond atomic renames, the design needs a new member file to show in the others' directory
+listings before the next window starts; NFS clients cache listings for some seconds
+(`acdirmin`), so a member that registered just before a window may be counted by some members
+and not by others in that one window (too much granted, once): the server's headers and 429s
+correct it. Opening a file re-reads it on NFS (close-to-open), so heartbeats and gifts are
+seen as written. A member file that is unreadable is ignored with a warning. A leftover
+`budget.json` (and its lock) of the flock version beside the folder is removed.
 
 A wait longer than `max_wait_seconds` (a long `Retry-After`) raises WaitTooLong instead of
 sleeping; long waits are logged with their end time.
