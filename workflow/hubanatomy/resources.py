@@ -9,8 +9,9 @@ measured over the rule's jobs, with headroom:
   one simulated run's), rounded up to 256 MB, at least 1 GB;
 * run time: 3 x the longest wall time (cluster nodes are often slower than a workstation, and
   share their disks), in whole minutes, at least 10;
-* cores: the cores the job kept busy on average (mean load / 100, rounded up after 0.25 of
-  slack), between 1 and the rule's declared `threads:`.
+* cores: a rule whose jobs kept more than one core busy on average (mean load above 125%)
+  scales with cores, and gets the `threads:` it declares; the others get one core, which is all
+  they use (a single-threaded Python loop or solver does not speed up with more).
 
     python -m hubanatomy.resources results/benchmarks profiles/slurm/config.yaml
 
@@ -36,7 +37,7 @@ BEGIN = "# BEGIN measured resources"
 END = "# END measured resources"
 MEM_FACTOR, MEM_EXTRA_MB, MEM_STEP_MB, MEM_MIN_MB = 1.5, 512, 256, 1024
 TIME_FACTOR, TIME_MIN_MINUTES = 3.0, 10
-LOAD_SLACK = 0.25
+MULTICORE_LOAD = 125.0  # percent of one core
 # Rules a simulated full-scale run does not run, with requests from their own measurements
 NOT_MEASURED = {
     # the release's 5.2 GB CSV: converted in 154 s at 3.3 GB peak (benchmarks/release_scale.py)
@@ -49,6 +50,7 @@ NOT_MEASURED = {
     "crawl_cards": {"mem_mb": 2048, "runtime": 2880},
     "gather_crawl": {"mem_mb": 8192, "runtime": 60},
 }
+BENCHMARK = re.compile(r"^\s+benchmark_path\(f?\"([^\"]+)\"\)", re.M)
 RULE = re.compile(r"^(?:local)?rule (\w+):\n(.*?)(?=^(?:local)?rule |^\S|\Z)", re.S | re.M)
 
 
@@ -81,14 +83,28 @@ def _number(row: dict, column: str, path: Path) -> float:
         raise InputError(f"{path}: column {column} holds {value!r}, not a number") from None
 
 
-def rule_of(stem: str, rules: list[str]) -> str | None:
-    """The rule a benchmark file is of: its name, or the longest rule name it starts with
-    followed by `_` and the job's wildcards."""
-    candidates = [r for r in rules if stem == r or stem.startswith(r + "_")]
-    return max(candidates, key=len) if candidates else None
+def benchmark_patterns(bodies: dict[str, str]) -> dict[str, re.Pattern]:
+    """rule -> a pattern for the stems of its benchmark files, from its `benchmark:` line
+    (each `{wildcard}` stands for one or more characters)."""
+    patterns = {}
+    for rule, body in bodies.items():
+        found = BENCHMARK.search(body)
+        if found:
+            parts = re.split(r"\{\w+\}", found.group(1))
+            patterns[rule] = re.compile("^" + "(.+)".join(map(re.escape, parts)) + "$")
+    return patterns
 
 
-def read_benchmarks(folder: Path, rules: list[str]) -> dict[str, Measured]:
+def rule_of(stem: str, patterns: dict[str, re.Pattern]) -> str | None:
+    """The rule a benchmark file is of; where several rules' patterns match, the one with the
+    most fixed characters (`plot_similarity_{text}` loses to `plot_similarity_diff`)."""
+    candidates = [r for r, pattern in patterns.items() if pattern.match(stem)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda r: len(patterns[r].pattern.replace("(.+)", "")))
+
+
+def read_benchmarks(folder: Path, patterns: dict[str, re.Pattern]) -> dict[str, Measured]:
     """The largest time, memory and load per rule over its benchmark files in folder."""
     files = sorted(Path(folder).glob("*.tsv"))
     if not files:
@@ -96,7 +112,7 @@ def read_benchmarks(folder: Path, rules: list[str]) -> dict[str, Measured]:
     per_rule: dict[str, list[tuple[float, float, float]]] = {}
     unknown = []
     for path in files:
-        rule = rule_of(path.stem, rules)
+        rule = rule_of(path.stem, patterns)
         if rule is None:
             unknown.append(path.name)
             continue
@@ -118,10 +134,10 @@ def read_benchmarks(folder: Path, rules: list[str]) -> dict[str, Measured]:
 
 def requests(measured: Measured, max_threads: int) -> dict[str, int]:
     mem = max(measured.max_rss_mb * MEM_FACTOR + MEM_EXTRA_MB, MEM_MIN_MB)
-    busy = math.ceil(measured.mean_load / 100 - LOAD_SLACK)
+    scales = measured.mean_load > MULTICORE_LOAD
     return {"mem_mb": int(math.ceil(mem / MEM_STEP_MB) * MEM_STEP_MB),
             "runtime": max(TIME_MIN_MINUTES, math.ceil(measured.seconds * TIME_FACTOR / 60)),
-            "threads": min(max(1, busy), max_threads)}
+            "threads": max_threads if scales else 1}
 
 
 def profile_block(measured: dict[str, Measured], threads: dict[str, int],
@@ -175,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         bodies = workflow_rules()
-        measured = read_benchmarks(args.benchmarks, list(bodies))
+        measured = read_benchmarks(args.benchmarks, benchmark_patterns(bodies))
         block = profile_block(measured, {r: declared_threads(b) for r, b in bodies.items()},
                               describe_run(args.benchmarks))
         args.profile.write_text(rewrite_profile(args.profile, block))

@@ -104,6 +104,8 @@ rule normalise_snapshot:
     params:
         source=source_identity(),
         max_reject_fraction=config["normalise"]["max_reject_fraction"],
+    # polars' query engine uses them (POLARS_MAX_THREADS follows the job's threads)
+    threads: 4
     log:
         log_path("normalise_snapshot"),
     benchmark:
