@@ -13,8 +13,8 @@ from hubanatomy.resources import (
     BEGIN,
     END,
     NOT_MEASURED,
+    Measured,
     benchmark_patterns,
-    declared_threads,
     main,
     profile_block,
     read_benchmarks,
@@ -86,17 +86,15 @@ def test_missing_values_count_as_zero_and_bad_files_are_refused(tmp_path):
         read_benchmarks(tmp_path / "empty", benchmark_patterns(BODIES))
 
 
-@pytest.mark.parametrize(("seconds", "rss", "load", "declared", "expected"), [
+@pytest.mark.parametrize(("seconds", "rss", "expected"), [
     # 1.5 x 4000 + 512 = 6512 -> 6656 (256-MB steps); 3 x 88 s -> 5 min -> at least 10
-    (88.0, 4000.0, 180.0, 4, {"mem_mb": 6656, "runtime": 10, "threads": 4}),
-    # a small job: at least 1 GB; 3 x 1000 s = 50 min; one core busy -> one thread
-    (1000.0, 10.0, 99.0, 4, {"mem_mb": 1024, "runtime": 50, "threads": 1}),
-    # busy beyond one core, but the rule declares one thread: one
-    (30.0, 1000.0, 190.0, 1, {"mem_mb": 2048, "runtime": 10, "threads": 1}),
+    (88.0, 4000.0, {"mem_mb": 6656, "runtime": 10}),
+    # a small job: at least 1 GB; 3 x 1000 s = 50 min
+    (1000.0, 10.0, {"mem_mb": 1024, "runtime": 50}),
+    (30.0, 1000.0, {"mem_mb": 2048, "runtime": 10}),
 ])
-def test_requests_add_headroom(seconds, rss, load, declared, expected):
-    from hubanatomy.resources import Measured
-    assert requests(Measured(1, seconds, rss, load), declared) == expected
+def test_requests_add_headroom(seconds, rss, expected):
+    assert requests(Measured(1, seconds, rss, 100.0)) == expected
 
 
 def test_the_profile_block_is_rewritten_alone_and_idempotently(tmp_path):
@@ -105,15 +103,14 @@ def test_the_profile_block_is_rewritten_alone_and_idempotently(tmp_path):
     profile = tmp_path / "config.yaml"
     profile.write_text(f"executor: slurm\njobs: 100\n{BEGIN}\nset-resources: {{}}\n{END}\n"
                        "retries: 1\n")
-    block = profile_block(read_benchmarks(tmp_path, benchmark_patterns(BODIES)),
-                          {r: declared_threads(b) for r, b in BODIES.items()}, "a test run")
+    block = profile_block(read_benchmarks(tmp_path, benchmark_patterns(BODIES)), "a test run")
     once = rewrite_profile(profile, block)
     profile.write_text(once)
     assert rewrite_profile(profile, block) == once
     config = yaml.safe_load(once)
     assert (config["executor"], config["jobs"], config["retries"]) == ("slurm", 100, 1)
     assert config["set-resources"]["normalise_snapshot"] == {"mem_mb": 6656, "runtime": 10}
-    assert config["set-threads"] == {"normalise_snapshot": 4, "order_traits": 1}
+    assert set(config["set-resources"]) == {"normalise_snapshot", "order_traits", *NOT_MEASURED}
     # rules a simulated run never runs keep their hand-set requests
     assert config["set-resources"]["crawl_cards"] == NOT_MEASURED["crawl_cards"]
 
@@ -132,15 +129,15 @@ def test_every_rule_is_benchmarked_and_patterns_do_not_collide():
         assert rule_of(stem, patterns) == rule, stem
 
 
-def test_the_committed_profile_names_real_rules_within_their_threads():
+def test_the_committed_profile_sizes_every_rule():
     bodies = workflow_rules()
     config = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     assert set(config["set-resources"]) == set(bodies), \
         "profiles/slurm: rerun `python -m hubanatomy.resources` after a full-scale run"
-    for rule, threads in config["set-threads"].items():
-        assert 1 <= threads <= declared_threads(bodies[rule]), rule
     for rule, request in config["set-resources"].items():
         assert request["mem_mb"] >= 1024 and request["runtime"] >= 10, rule
+    # the rules of the full-scale stages ask for more than the smallest request
+    assert config["set-resources"]["normalise_snapshot"]["mem_mb"] > 4096
 
 
 def test_the_command_line_rewrites_a_profile_and_reports_errors(tmp_path, capsys):
@@ -150,7 +147,8 @@ def test_the_command_line_rewrites_a_profile_and_reports_errors(tmp_path, capsys
     profile = tmp_path / "config.yaml"
     profile.write_text(f"{BEGIN}\n{END}\n")
     assert main([str(benchmarks), str(profile)]) == 0
-    assert yaml.safe_load(profile.read_text())["set-threads"] == {"normalise_snapshot": 4}
+    assert yaml.safe_load(profile.read_text())["set-resources"]["normalise_snapshot"] == {
+        "mem_mb": 6656, "runtime": 10}
     bench(benchmarks, "no_such_rule", (1.0, 1.0, 1.0))
     assert main([str(benchmarks), str(profile)]) == 1
     assert "no_such_rule.tsv" in capsys.readouterr().err

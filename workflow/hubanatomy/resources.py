@@ -1,4 +1,4 @@
-"""Cluster resources per rule (memory, run time, cores) from the benchmarks of a full-scale run.
+"""Cluster resources per rule (memory, run time) from the benchmarks of a full-scale run.
 
 Every rule writes `results/benchmarks/<rule>[_<wildcards>].tsv` (Snakemake's `benchmark:`:
 wall seconds, peak resident memory in MB, mean CPU load in percent). A scheduler such as Slurm
@@ -8,10 +8,12 @@ measured over the rule's jobs, with headroom:
 * memory: 1.5 x the peak resident set plus 512 MB (the real Hub's texts are more uneven than
   one simulated run's), rounded up to 256 MB, at least 1 GB;
 * run time: 3 x the longest wall time (cluster nodes are often slower than a workstation, and
-  share their disks), in whole minutes, at least 10;
-* cores: a rule whose jobs kept more than one core busy on average (mean load above 125%)
-  scales with cores, and gets the `threads:` it declares; the others get one core, which is all
-  they use (a single-threaded Python loop or solver does not speed up with more).
+  share their disks), in whole minutes, at least 10.
+
+Cores are not guessed from the benchmarks' mean load, which understates what a rule gains
+from a second core while it waits on its disk; a rule declares the `threads:` it was measured
+to gain from (the comment at each such rule gives the numbers), and Slurm gives each job as
+many CPUs as its rule's threads.
 
     python -m hubanatomy.resources results/benchmarks profiles/slurm/config.yaml
 
@@ -37,7 +39,6 @@ BEGIN = "# BEGIN measured resources"
 END = "# END measured resources"
 MEM_FACTOR, MEM_EXTRA_MB, MEM_STEP_MB, MEM_MIN_MB = 1.5, 512, 256, 1024
 TIME_FACTOR, TIME_MIN_MINUTES = 3.0, 10
-MULTICORE_LOAD = 125.0  # percent of one core
 # Rules a simulated full-scale run does not run, with requests from their own measurements
 NOT_MEASURED = {
     # the release's 5.2 GB CSV: converted in 154 s at 3.3 GB peak (benchmarks/release_scale.py)
@@ -49,6 +50,9 @@ NOT_MEASURED = {
     "crawl_list": {"mem_mb": 4096, "runtime": 720},
     "crawl_cards": {"mem_mb": 2048, "runtime": 2880},
     "gather_crawl": {"mem_mb": 8192, "runtime": 60},
+    # bound by the arXiv API's pace (arxiv.delay_seconds per arxiv.batch_size ids), not the
+    # machine: 100,000 linked papers take under an hour at the defaults
+    "lookup_arxiv": {"mem_mb": 2048, "runtime": 240},
 }
 BENCHMARK = re.compile(r"^\s+benchmark_path\(f?\"([^\"]+)\"\)", re.M)
 RULE = re.compile(r"^(?:local)?rule (\w+):\n(.*?)(?=^(?:local)?rule |^\S|\Z)", re.S | re.M)
@@ -58,11 +62,6 @@ def workflow_rules(rules_dir: Path = RULES_DIR) -> dict[str, str]:
     """rule name -> the text of its body, from every rules file."""
     return {m.group(1): m.group(2) for smk in sorted(rules_dir.glob("*.smk"))
             for m in RULE.finditer(smk.read_text())}
-
-
-def declared_threads(body: str) -> int:
-    found = re.search(r"^\s+threads:\s*(\d+)\s*$", body, re.M)
-    return int(found.group(1)) if found else 1
 
 
 @dataclass(frozen=True)
@@ -132,26 +131,21 @@ def read_benchmarks(folder: Path, patterns: dict[str, re.Pattern]) -> dict[str, 
             for rule, values in sorted(per_rule.items())}
 
 
-def requests(measured: Measured, max_threads: int) -> dict[str, int]:
+def requests(measured: Measured) -> dict[str, int]:
     mem = max(measured.max_rss_mb * MEM_FACTOR + MEM_EXTRA_MB, MEM_MIN_MB)
-    scales = measured.mean_load > MULTICORE_LOAD
     return {"mem_mb": int(math.ceil(mem / MEM_STEP_MB) * MEM_STEP_MB),
-            "runtime": max(TIME_MIN_MINUTES, math.ceil(measured.seconds * TIME_FACTOR / 60)),
-            "threads": max_threads if scales else 1}
+            "runtime": max(TIME_MIN_MINUTES, math.ceil(measured.seconds * TIME_FACTOR / 60))}
 
 
-def profile_block(measured: dict[str, Measured], threads: dict[str, int],
-                  source: str) -> str:
-    """The profile's set-resources and set-threads for the measured rules, as YAML text."""
+def profile_block(measured: dict[str, Measured], source: str) -> str:
+    """The profile's set-resources for the measured rules, as YAML text."""
     lines = [BEGIN,
              f"# written by `python -m hubanatomy.resources` from {source};",
-             "# largest of each rule's jobs: wall time, peak memory, mean load (not edited by",
-             "# hand: rerun the command after a full-scale run)",
+             "# after each rule: its jobs, and the largest wall time, peak memory and mean load",
+             "# of one (not edited by hand: rerun the command after a full-scale run)",
              "set-resources:"]
-    cores = {}
     for rule, m in measured.items():
-        r = requests(m, threads.get(rule, 1))
-        cores[rule] = r["threads"]
+        r = requests(m)
         lines += [f"  {rule}:  # {m.jobs} job(s), {m.seconds:,.0f} s, {m.max_rss_mb:,.0f} MB, "
                   f"load {m.mean_load:.0f}%",
                   f"    mem_mb: {r['mem_mb']}", f"    runtime: {r['runtime']}"]
@@ -159,8 +153,6 @@ def profile_block(measured: dict[str, Measured], threads: dict[str, int],
         if rule not in measured:
             lines += [f"  {rule}:  # not in a simulated run: see NOT_MEASURED",
                       f"    mem_mb: {r['mem_mb']}", f"    runtime: {r['runtime']}"]
-    lines.append("set-threads:")
-    lines += [f"  {rule}: {n}" for rule, n in cores.items()]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
@@ -192,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bodies = workflow_rules()
         measured = read_benchmarks(args.benchmarks, benchmark_patterns(bodies))
-        block = profile_block(measured, {r: declared_threads(b) for r, b in bodies.items()},
-                              describe_run(args.benchmarks))
+        block = profile_block(measured, describe_run(args.benchmarks))
         args.profile.write_text(rewrite_profile(args.profile, block))
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)

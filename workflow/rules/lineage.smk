@@ -11,8 +11,6 @@ rule build_lineage:
         **LINEAGE_FILES,
     params:
         lineage=LINEAGE_CONFIG,
-    # polars' query engine uses them (POLARS_MAX_THREADS follows the job's threads)
-    threads: 4
     log:
         log_path("build_lineage"),
     benchmark:

@@ -52,7 +52,8 @@ rule score_similarity:
         card_min_chars=SIMILARITY_CONFIG["card_min_chars"],
         card_chars=SIMILARITY_CONFIG["card_chars"],
         seed=config["seed"],
-    # rapidfuzz's workers and polars both take the job's threads
+    # rapidfuzz's workers and polars take the job's threads: at 1.86M models 71 s on one
+    # core, 60 s on two
     threads: 4
     log:
         log_path("score_similarity"),
@@ -168,8 +169,6 @@ rule normalise_sweep_hub:
     params:
         source={"kind": "simulated"},
         max_reject_fraction=config["normalise"]["max_reject_fraction"],
-    # polars' query engine uses them (POLARS_MAX_THREADS follows the job's threads)
-    threads: 4
     log:
         log_path("normalise_sweep_hub_{run}"),
     benchmark:
