@@ -571,9 +571,12 @@ def test_calibration_counts_planted_drifts_found_in_their_direction():
         # not a planted test (a relation other than all): a test, not a planted one
         ("paired_difference", "card_length_chars", "adapter", "all", "child < parent",
          0.5, 0.6),
+        # relations differ in both scenarios: not among the directional tests counted
+        ("relation_effect", "card_length_chars", "merge vs finetune", "all", "larger for merge",
+         0.001, 0.01),
     ])
     row = calibration_row("directed", 3, tests)
-    assert (row["tests"], row["tested"], row["planted_tests"], row["planted_found"]) == (5, 4, 4, 1)
+    assert (row["directional_tested"], row["planted_tests"], row["planted_found"]) == (4, 4, 1)
     assert row["share_p_below_level"] == 0.75 and row["share_q_below_level"] == 0.5
     assert row["planted_missed"] == ("direction_share:license_toward_open:all;"
                                      "direction_share:license_toward_open:finetune;"
