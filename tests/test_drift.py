@@ -548,3 +548,46 @@ def test_neutral_simulation_is_not_rejected(neutral_tests):
         for test, trait, planted in PLANTED:
             row = _row(tests, test, trait, variant=variant)
             assert not (planted(row["effect"]) and row["q"] < 0.01), row
+
+
+def _calibration_tests(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["test", "trait", "relation", "variant", "direction", "p",
+                                      "q"], orient="row")
+
+
+def test_calibration_counts_planted_drifts_found_in_their_direction():
+    from hubanatomy.drift.calibration import calibration_row, calibration_table
+
+    tests = _calibration_tests([
+        # found: planted direction at q < 0.05
+        ("paired_difference", "card_length_chars", "all", "all", "child < parent", 0.001, 0.01),
+        # significant, but against the planted direction: a miss
+        ("paired_difference", "card_length_chars", "all", "finetune", "child > parent",
+         0.001, 0.01),
+        # planted direction, q above the level: a miss
+        ("direction_share", "license_toward_open", "all", "all", "toward open", 0.04, 0.2),
+        # untested (too few families): a miss, not counted among the tested
+        ("direction_share", "license_toward_open", "all", "finetune", None, None, None),
+        # not a planted test (a relation other than all): a test, not a planted one
+        ("paired_difference", "card_length_chars", "adapter", "all", "child < parent",
+         0.5, 0.6),
+        # relations differ in both scenarios: not among the directional tests counted
+        ("relation_effect", "card_length_chars", "merge vs finetune", "all", "larger for merge",
+         0.001, 0.01),
+    ])
+    row = calibration_row("directed", 3, tests)
+    assert (row["directional_tested"], row["planted_tests"], row["planted_found"]) == (4, 4, 1)
+    assert row["share_p_below_level"] == 0.75 and row["share_q_below_level"] == 0.5
+    assert row["planted_missed"] == ("direction_share:license_toward_open:all;"
+                                     "direction_share:license_toward_open:finetune;"
+                                     "paired_difference:card_length_chars:finetune")
+
+    neutral = calibration_row("neutral", 3, tests.with_columns(q=pl.lit(0.9), p=pl.lit(0.9)))
+    table = calibration_table([row, {**row, "seed": 1, "share_q_below_level": 0.25}, neutral])
+    assert table["scenario"].to_list() == ["directed"] * 3 + ["neutral"] * 2
+    assert table["seed"].to_list() == [1, 3, None, 3, None]
+    summary = table.filter(pl.col("seed").is_null() & (pl.col("scenario") == "directed"))
+    assert summary["share_q_below_level"].item() == 0.375
+    assert summary["planted_found"].item() == 2 and summary["planted_tests"].item() == 8
+    assert table.filter(pl.col("scenario") == "neutral")["share_q_below_level"].to_list() == [0.0,
+                                                                                            0.0]

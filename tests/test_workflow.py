@@ -22,7 +22,8 @@ CI_PRESET = str(ROOT / "config" / "presets" / "ci.yaml")
 # (the preset keeps its tree ranks; the arXiv lookup is off for simulated data)
 _REGISTERED = targets(read_outputs(ROOT / "workflow" / "outputs.tsv"),
                       wildcard_values(yaml.safe_load((ROOT / "config" / "config.yaml")
-                                                     .read_text())), {"arxiv": False})
+                                                     .read_text())),
+                      {"arxiv": False, "calibration": False})
 FIGURES = [t for t in _REGISTERED if t.endswith(".png")]
 TABLES = [t for t in _REGISTERED if not t.endswith(".png")] + ["results/lineage/decisions.csv"]
 SNAPSHOT_SUMMARY = "results/tables/snapshot_summary.csv"
@@ -146,6 +147,30 @@ def test_one_figure_alone(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "results" / "figures" / "created_at_histogram.png").is_file()
     assert not (tmp_path / "results" / "figures" / "top_tens.png").exists()
+
+
+def test_drift_calibration_runs_one_job_per_scenario_and_seed(tmp_path):
+    preset = tmp_path / "calibration.yaml"
+    preset.write_text("drift:\n  calibration: {enabled: false, models: 4000, seeds: [1, 2],"
+                      " replicates: 200}\n")
+    result = _snakemake(tmp_path, "results/tables/drift_calibration.csv", "--cores", "2",
+                        "--configfile", CI_PRESET, str(preset))
+    assert result.returncode == 0, result.stderr[-3000:]
+    benchmarks = sorted(p.name for p in (tmp_path / "results/benchmarks").glob("run_calib*"))
+    assert benchmarks == [f"run_calibration_tests_{s}-seed{n}.tsv"
+                          for s in ("directed", "neutral") for n in (1, 2)]
+    table = pl.read_csv(tmp_path / "results/tables/drift_calibration.csv")
+    runs = table.filter(pl.col("seed").is_not_null())
+    assert runs.select("scenario", "seed").rows() == [("directed", 1), ("directed", 2),
+                                                      ("neutral", 1), ("neutral", 2)]
+    directed = runs.filter(pl.col("scenario") == "directed")
+    neutral = runs.filter(pl.col("scenario") == "neutral")
+    # planted drifts are found even at this size; where nothing drifts, few tests are
+    # significant and none of the planted ones in its planted direction
+    assert (directed["planted_found"] > directed["planted_tests"] // 3).all()
+    assert (neutral["planted_found"] == 0).all()
+    assert (neutral["share_q_below_level"] <= 0.05).all()
+    assert (directed["share_q_below_level"] > 0.1).all()
 
 
 @pytest.mark.parametrize("override, expected", [

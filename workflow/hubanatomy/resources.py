@@ -1,4 +1,4 @@
-"""Cluster resources per rule (memory, run time, cores) from the benchmarks of a full-scale run.
+"""Cluster resources per rule (memory, run time) from the benchmarks of a full-scale run.
 
 Every rule writes `results/benchmarks/<rule>[_<wildcards>].tsv` (Snakemake's `benchmark:`:
 wall seconds, peak resident memory in MB, mean CPU load in percent). A scheduler such as Slurm
@@ -8,9 +8,12 @@ measured over the rule's jobs, with headroom:
 * memory: 1.5 x the peak resident set plus 512 MB (the real Hub's texts are more uneven than
   one simulated run's), rounded up to 256 MB, at least 1 GB;
 * run time: 3 x the longest wall time (cluster nodes are often slower than a workstation, and
-  share their disks), in whole minutes, at least 10;
-* cores: the cores the job kept busy on average (mean load / 100, rounded up after 0.25 of
-  slack), between 1 and the rule's declared `threads:`.
+  share their disks), in whole minutes, at least 10.
+
+Cores are not guessed from the benchmarks' mean load, which understates what a rule gains
+from a second core while it waits on its disk; a rule declares the `threads:` it was measured
+to gain from (the comment at each such rule gives the numbers), and Slurm gives each job as
+many CPUs as its rule's threads.
 
     python -m hubanatomy.resources results/benchmarks profiles/slurm/config.yaml
 
@@ -36,7 +39,6 @@ BEGIN = "# BEGIN measured resources"
 END = "# END measured resources"
 MEM_FACTOR, MEM_EXTRA_MB, MEM_STEP_MB, MEM_MIN_MB = 1.5, 512, 256, 1024
 TIME_FACTOR, TIME_MIN_MINUTES = 3.0, 10
-LOAD_SLACK = 0.25
 # Rules a simulated full-scale run does not run, with requests from their own measurements
 NOT_MEASURED = {
     # the release's 5.2 GB CSV: converted in 154 s at 3.3 GB peak (benchmarks/release_scale.py)
@@ -48,7 +50,11 @@ NOT_MEASURED = {
     "crawl_list": {"mem_mb": 4096, "runtime": 720},
     "crawl_cards": {"mem_mb": 2048, "runtime": 2880},
     "gather_crawl": {"mem_mb": 8192, "runtime": 60},
+    # bound by the arXiv API's pace (arxiv.delay_seconds per arxiv.batch_size ids), not the
+    # machine: 100,000 linked papers take under an hour at the defaults
+    "lookup_arxiv": {"mem_mb": 2048, "runtime": 240},
 }
+BENCHMARK = re.compile(r"^\s+benchmark_path\(f?\"([^\"]+)\"\)", re.M)
 RULE = re.compile(r"^(?:local)?rule (\w+):\n(.*?)(?=^(?:local)?rule |^\S|\Z)", re.S | re.M)
 
 
@@ -56,11 +62,6 @@ def workflow_rules(rules_dir: Path = RULES_DIR) -> dict[str, str]:
     """rule name -> the text of its body, from every rules file."""
     return {m.group(1): m.group(2) for smk in sorted(rules_dir.glob("*.smk"))
             for m in RULE.finditer(smk.read_text())}
-
-
-def declared_threads(body: str) -> int:
-    found = re.search(r"^\s+threads:\s*(\d+)\s*$", body, re.M)
-    return int(found.group(1)) if found else 1
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,28 @@ def _number(row: dict, column: str, path: Path) -> float:
         raise InputError(f"{path}: column {column} holds {value!r}, not a number") from None
 
 
-def rule_of(stem: str, rules: list[str]) -> str | None:
-    """The rule a benchmark file is of: its name, or the longest rule name it starts with
-    followed by `_` and the job's wildcards."""
-    candidates = [r for r in rules if stem == r or stem.startswith(r + "_")]
-    return max(candidates, key=len) if candidates else None
+def benchmark_patterns(bodies: dict[str, str]) -> dict[str, re.Pattern]:
+    """rule -> a pattern for the stems of its benchmark files, from its `benchmark:` line
+    (each `{wildcard}` stands for one or more characters)."""
+    patterns = {}
+    for rule, body in bodies.items():
+        found = BENCHMARK.search(body)
+        if found:
+            parts = re.split(r"\{\w+\}", found.group(1))
+            patterns[rule] = re.compile("^" + "(.+)".join(map(re.escape, parts)) + "$")
+    return patterns
 
 
-def read_benchmarks(folder: Path, rules: list[str]) -> dict[str, Measured]:
+def rule_of(stem: str, patterns: dict[str, re.Pattern]) -> str | None:
+    """The rule a benchmark file is of; where several rules' patterns match, the one with the
+    most fixed characters (`plot_similarity_{text}` loses to `plot_similarity_diff`)."""
+    candidates = [r for r, pattern in patterns.items() if pattern.match(stem)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda r: len(patterns[r].pattern.replace("(.+)", "")))
+
+
+def read_benchmarks(folder: Path, patterns: dict[str, re.Pattern]) -> dict[str, Measured]:
     """The largest time, memory and load per rule over its benchmark files in folder."""
     files = sorted(Path(folder).glob("*.tsv"))
     if not files:
@@ -96,7 +111,7 @@ def read_benchmarks(folder: Path, rules: list[str]) -> dict[str, Measured]:
     per_rule: dict[str, list[tuple[float, float, float]]] = {}
     unknown = []
     for path in files:
-        rule = rule_of(path.stem, rules)
+        rule = rule_of(path.stem, patterns)
         if rule is None:
             unknown.append(path.name)
             continue
@@ -116,26 +131,21 @@ def read_benchmarks(folder: Path, rules: list[str]) -> dict[str, Measured]:
             for rule, values in sorted(per_rule.items())}
 
 
-def requests(measured: Measured, max_threads: int) -> dict[str, int]:
+def requests(measured: Measured) -> dict[str, int]:
     mem = max(measured.max_rss_mb * MEM_FACTOR + MEM_EXTRA_MB, MEM_MIN_MB)
-    busy = math.ceil(measured.mean_load / 100 - LOAD_SLACK)
     return {"mem_mb": int(math.ceil(mem / MEM_STEP_MB) * MEM_STEP_MB),
-            "runtime": max(TIME_MIN_MINUTES, math.ceil(measured.seconds * TIME_FACTOR / 60)),
-            "threads": min(max(1, busy), max_threads)}
+            "runtime": max(TIME_MIN_MINUTES, math.ceil(measured.seconds * TIME_FACTOR / 60))}
 
 
-def profile_block(measured: dict[str, Measured], threads: dict[str, int],
-                  source: str) -> str:
-    """The profile's set-resources and set-threads for the measured rules, as YAML text."""
+def profile_block(measured: dict[str, Measured], source: str) -> str:
+    """The profile's set-resources for the measured rules, as YAML text."""
     lines = [BEGIN,
              f"# written by `python -m hubanatomy.resources` from {source};",
-             "# largest of each rule's jobs: wall time, peak memory, mean load (not edited by",
-             "# hand: rerun the command after a full-scale run)",
+             "# after each rule: its jobs, and the largest wall time, peak memory and mean load",
+             "# of one (not edited by hand: rerun the command after a full-scale run)",
              "set-resources:"]
-    cores = {}
     for rule, m in measured.items():
-        r = requests(m, threads.get(rule, 1))
-        cores[rule] = r["threads"]
+        r = requests(m)
         lines += [f"  {rule}:  # {m.jobs} job(s), {m.seconds:,.0f} s, {m.max_rss_mb:,.0f} MB, "
                   f"load {m.mean_load:.0f}%",
                   f"    mem_mb: {r['mem_mb']}", f"    runtime: {r['runtime']}"]
@@ -143,8 +153,6 @@ def profile_block(measured: dict[str, Measured], threads: dict[str, int],
         if rule not in measured:
             lines += [f"  {rule}:  # not in a simulated run: see NOT_MEASURED",
                       f"    mem_mb: {r['mem_mb']}", f"    runtime: {r['runtime']}"]
-    lines.append("set-threads:")
-    lines += [f"  {rule}: {n}" for rule, n in cores.items()]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
@@ -175,9 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         bodies = workflow_rules()
-        measured = read_benchmarks(args.benchmarks, list(bodies))
-        block = profile_block(measured, {r: declared_threads(b) for r, b in bodies.items()},
-                              describe_run(args.benchmarks))
+        measured = read_benchmarks(args.benchmarks, benchmark_patterns(bodies))
+        block = profile_block(measured, describe_run(args.benchmarks))
         args.profile.write_text(rewrite_profile(args.profile, block))
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -178,3 +178,43 @@ rule collect_drift_numbers:
         benchmark_path("collect_drift_numbers")
     script:
         "../scripts/collect_drift_numbers.py"
+
+
+# Calibration of the drift tests on simulated Hubs (docs/method.md#calibration-of-the-drift-tests):
+# one job per scenario and seed, so a cluster runs them side by side
+CALIBRATION = DRIFT_CONFIG["calibration"]
+CALIBRATION_RUNS = [(scenario, seed) for scenario in ("directed", "neutral")
+                    for seed in CALIBRATION["seeds"]]
+
+
+rule run_calibration_tests:
+    output:
+        tests="results/calibration/{scenario}-seed{seed}/tests.csv",
+    wildcard_constraints:
+        scenario="directed|neutral",
+        seed=r"\d+",
+    params:
+        models=CALIBRATION["models"],
+        replicates=CALIBRATION["replicates"],
+    log:
+        log_path("run_calibration_tests_{scenario}-seed{seed}"),
+    benchmark:
+        benchmark_path("run_calibration_tests_{scenario}-seed{seed}")
+    script:
+        "../scripts/run_calibration_tests.py"
+
+
+rule tabulate_drift_calibration:
+    input:
+        runs=[f"results/calibration/{scenario}-seed{seed}/tests.csv"
+              for scenario, seed in CALIBRATION_RUNS],
+    output:
+        table=registered("results/tables/drift_calibration.csv"),
+    params:
+        runs=CALIBRATION_RUNS,
+    log:
+        log_path("tabulate_drift_calibration"),
+    benchmark:
+        benchmark_path("tabulate_drift_calibration")
+    script:
+        "../scripts/tabulate_drift_calibration.py"
