@@ -162,3 +162,35 @@ def test_a_jobs_threads_reach_polars():
         out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_NUM_THREADS": threads},
                              capture_output=True, text=True, check=True).stdout
         assert out.strip() == threads
+
+
+def test_a_jobs_logged_peak_memory_outweighs_the_sampled_one(tmp_path, caplog):
+    """Snakemake samples memory every 30 s after a job's first half minute; the job's log ends
+    with the kernel's exact peak, which is what a cluster's memory limit meets."""
+    benchmarks, logs = tmp_path / "benchmarks", tmp_path / "logs"
+    benchmarks.mkdir()
+    logs.mkdir()
+    bench(benchmarks, "normalise_snapshot", (88.0, 1315.0, 100.0))
+    bench(benchmarks, "order_traits_tasks", (18.0, 700.0, 100.0))
+    (logs / "normalise_snapshot.log").write_text(
+        "2026-01-01 INFO hubanatomy: peak resident memory: 9 MB\n"  # an earlier attempt
+        "2026-01-01 INFO hubanatomy: peak resident memory: 2900 MB\n")
+    (logs / "order_traits_tasks.log").write_text("2026-01-01 ERROR hubanatomy: failed\n")
+    with caplog.at_level("WARNING"):
+        measured = read_benchmarks(benchmarks, benchmark_patterns(BODIES))
+    assert measured["normalise_snapshot"].max_rss_mb == 2900.0
+    assert requests(measured["normalise_snapshot"])["mem_mb"] == 4864  # 1.5 x 2900 + 512
+    # no peak in the log: the sampled value, with a warning naming the job
+    assert measured["order_traits"].max_rss_mb == 700.0
+    assert "order_traits_tasks" in caplog.text
+
+
+def test_every_job_logs_its_peak_memory(tmp_path):
+    """run_script ends each job's log with the peak line hubanatomy.resources reads."""
+    log = tmp_path / "job.log"
+    code = ("import types; from hubanatomy.logs import run_script\n"
+            f"run_script(types.SimpleNamespace(log=[{str(log)!r}]), "
+            "lambda: bytearray(200 * 2**20))\n")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    from hubanatomy.resources import logged_peak_mb
+    assert 200 <= logged_peak_mb(log) < 1000

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 from collections.abc import Callable
 
 from hubanatomy.errors import InputError, describe_os_error
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# the last line of every job's log; hubanatomy.resources reads it back
+PEAK_MEMORY = "peak resident memory: {mb} MB"
 
 
 def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> None:
@@ -28,6 +31,7 @@ def run_script(snakemake, main: Callable[[], None]) -> None:
     setup_logging(snakemake.log[0] if snakemake.log else None)
     try:
         main()
+        logging.getLogger("hubanatomy").info(PEAK_MEMORY.format(mb=peak_memory_mb()))
     except InputError as error:
         logging.getLogger("hubanatomy").error("%s", error)
         sys.exit(1)
@@ -37,3 +41,13 @@ def run_script(snakemake, main: Callable[[], None]) -> None:
     except Exception:
         logging.getLogger("hubanatomy").exception("unexpected failure (a bug: please report it)")
         raise
+
+
+def peak_memory_mb() -> int:
+    """The most resident memory this process (or one of its finished children) ever held, as
+    the kernel counts it: exact, where Snakemake's benchmark samples every 30 s after the first
+    half minute and misses short peaks (which a cluster's memory limit does not)."""
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    peak = max(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return -(-peak * scale // 2**20)

@@ -6,7 +6,10 @@ kills a job that outgrows its memory or time request, so the requests are the la
 measured over the rule's jobs, with headroom:
 
 * memory: 1.5 x the peak resident set plus 512 MB (the real Hub's texts are more uneven than
-  one simulated run's), rounded up to 256 MB, at least 1 GB;
+  one simulated run's), rounded up to 256 MB, at least 1 GB. The peak is the kernel's, which
+  every job's log ends with: the benchmark samples memory only every 30 s after a job's first
+  half minute and misses short peaks (it put simulate_hub at 1.3 GB, and a 2.5 GB limit
+  killed it);
 * run time: 3 x the longest wall time (cluster nodes are often slower than a workstation, and
   share their disks), in whole minutes, at least 10.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import math
 import re
 import sys
@@ -32,7 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubanatomy.errors import InputError
+from hubanatomy.logs import PEAK_MEMORY
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "workflow" / "rules"
 BEGIN = "# BEGIN measured resources"
@@ -55,6 +61,7 @@ NOT_MEASURED = {
     "lookup_arxiv": {"mem_mb": 2048, "runtime": 240},
 }
 BENCHMARK = re.compile(r"^\s+benchmark_path\(f?\"([^\"]+)\"\)", re.M)
+PEAK = re.compile(re.escape(PEAK_MEMORY).replace(r"\{mb\}", r"(\d+)"))
 RULE = re.compile(r"^(?:local)?rule (\w+):\n(.*?)(?=^(?:local)?rule |^\S|\Z)", re.S | re.M)
 
 
@@ -109,7 +116,7 @@ def read_benchmarks(folder: Path, patterns: dict[str, re.Pattern]) -> dict[str, 
     if not files:
         raise InputError(f"{folder}: no benchmark files (*.tsv); run the workflow first")
     per_rule: dict[str, list[tuple[float, float, float]]] = {}
-    unknown = []
+    unknown, unsure = [], []
     for path in files:
         rule = rule_of(path.stem, patterns)
         if rule is None:
@@ -120,15 +127,33 @@ def read_benchmarks(folder: Path, patterns: dict[str, re.Pattern]) -> dict[str, 
         if not rows or "s" not in rows[0] or "max_rss" not in rows[0]:
             raise InputError(f"{path}: not a Snakemake benchmark file (columns s, max_rss, "
                              f"mean_load expected)")
+        # Snakemake samples memory every 30 s after a job's first half minute and misses
+        # short peaks; the job's log ends with the kernel's exact peak (hubanatomy.logs)
+        peak = logged_peak_mb(Path(folder).parent / "logs" / f"{path.stem}.log")
+        if peak is None:
+            unsure.append(path.stem)
         per_rule.setdefault(rule, []).extend(
-            (_number(r, "s", path), _number(r, "max_rss", path), _number(r, "mean_load", path))
-            for r in rows)
+            (_number(r, "s", path), max(_number(r, "max_rss", path), peak or 0.0),
+             _number(r, "mean_load", path)) for r in rows)
+    if unsure:
+        log.warning("no exact peak memory in the logs of %d jobs (%s); their memory is "
+                    "Snakemake's sampled peak, which can miss the real one", len(unsure),
+                    ", ".join(unsure[:5]) + (" ..." if len(unsure) > 5 else ""))
     if unknown:
         raise InputError(f"{folder}: benchmark files of no rule of this workflow: "
                          f"{', '.join(unknown[:10])}; remove them or rerun in a clean folder")
     return {rule: Measured(len(values), max(v[0] for v in values),
                            max(v[1] for v in values), max(v[2] for v in values))
             for rule, values in sorted(per_rule.items())}
+
+
+def logged_peak_mb(log_file: Path) -> float | None:
+    """The peak memory a job's log ends with, or None (no log, or a job that failed)."""
+    try:
+        found = PEAK.findall(log_file.read_text(errors="replace"))
+    except OSError:
+        return None
+    return float(found[-1]) if found else None
 
 
 def requests(measured: Measured) -> dict[str, int]:
@@ -181,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("benchmarks", type=Path, help="a run's results/benchmarks folder")
     parser.add_argument("profile", type=Path, help="the profile's config.yaml to rewrite")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         bodies = workflow_rules()
         measured = read_benchmarks(args.benchmarks, benchmark_patterns(bodies))
