@@ -170,6 +170,22 @@ def test_a_founding_member_leaves_what_it_spent_charged(clock, members):
     assert take(third) == 0
 
 
+def test_a_joiner_founds_when_the_founder_it_waited_on_leaves(clock, members):
+    """One crawl step's member opens before the step before it has closed (both joined
+    mid-window, the first founded): when the founder leaves, the joiner takes over what it
+    left, instead of waiting a whole window for a share (a crawl hung here in CI)."""
+    step1 = members({"api": 10})
+    assert take(step1, most=1) == 1           # founds the window, spends one
+    step2 = members({"api": 10})              # joins while step1 is still there
+    clock.now += 1.0                          # a scan: step1 hands step2 part of its rest
+    gifts = take(step2)
+    step1.close()                             # leaves mid-window, still charged
+    clock.now += 1.0
+    rest = take(step2)
+    assert gifts + rest == 9                  # the whole limit less step1's one request
+    assert step2.try_acquire("api") > 0       # and not one more in this window
+
+
 def test_joiners_of_an_empty_window_found_it_once(clock, members, tmp_path):
     """Members starting in the same window, nobody with a share: the first founds it and
     hands over to the others; never two founders (the ids decide nothing)."""

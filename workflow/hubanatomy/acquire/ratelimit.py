@@ -301,18 +301,22 @@ class SharedBudget:
             ids = [m.id for m in counted]
             if self.id in ids:
                 b.member, b.share = True, share(self.limits[name], ids, self.id)
-            elif (all(m.left is not None for m in counted)
-                  and not _founders(members, name, start, self.id)):
-                # nobody active has a share (a first start, or the step before has ended):
-                # the first joiner to say so founds the window with what the leavers left
-                # unspent. Said, then checked: of joiners that say so at the same moment, at
-                # least one sees the other and steps down (both may: then both wait)
-                spent = sum(_spent(m.buckets.get(name), start) for m in counted)
+        if not b.member:
+            founders = set(_founders(members, name, start, self.id))
+            holders = [m for m in members if m.id != self.id
+                       and (m.counted_in(start, self.ttl) or m.id in founders)]
+            if all(m.left is not None for m in holders):
+                # nobody active has a share (a first start, or the step before has ended,
+                # before or after this joiner came): the first joiner to say so founds the
+                # window with what the leavers left unspent. Said, then checked: of joiners
+                # that say so at the same moment, at least one sees the other and steps down
+                # (both may: then both try again at the next scan)
+                spent = sum(_spent(m.buckets.get(name), start) for m in holders)
                 b.member, b.founder = True, True
                 b.share = max(0, self.limits[name] - spent)
                 self._write(now)
                 members = self._members(now)
-                if _founders(members, name, start, self.id):
+                if _founders(members, name, start, self.id, active=True):
                     b.member, b.founder, b.share = False, False, 0
                     write = True
         others = [m for m in members if m.id != self.id]
@@ -453,10 +457,13 @@ class SharedBudget:
         self.close()
 
 
-def _founders(members: list[_Member], bucket: str, window: float, me: str) -> list[str]:
-    """The other members that founded `bucket`'s window starting at `window`."""
+def _founders(members: list[_Member], bucket: str, window: float, me: str,
+              active: bool = False) -> list[str]:
+    """The other members that founded `bucket`'s window starting at `window` (that have not
+    left, with active)."""
     return [m.id for m in members if m.id != me and isinstance(e := m.buckets.get(bucket), dict)
-            and _number(e.get("window")) == window and e.get("founder") is True]
+            and _number(e.get("window")) == window and e.get("founder") is True
+            and not (active and m.left is not None)]
 
 
 def _spent(entry, window: float) -> int:
