@@ -185,12 +185,16 @@ def test_a_jobs_logged_peak_memory_outweighs_the_sampled_one(tmp_path, caplog):
     assert "order_traits_tasks" in caplog.text
 
 
-def test_every_job_logs_its_peak_memory(tmp_path):
-    """run_script ends each job's log with the peak line hubanatomy.resources reads."""
+def test_every_job_logs_its_own_peak_memory(tmp_path):
+    """run_script ends each job's log with the peak line hubanatomy.resources reads: the job's
+    own peak, not that of the larger process that started it (Linux's getrusage carries the
+    parent's across exec)."""
     log = tmp_path / "job.log"
-    code = ("import types; from hubanatomy.logs import run_script\n"
-            f"run_script(types.SimpleNamespace(log=[{str(log)!r}]), "
-            "lambda: bytearray(200 * 2**20))\n")
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    job = ("import types; from hubanatomy.logs import run_script\n"
+           f"run_script(types.SimpleNamespace(log=[{str(log)!r}]), "
+           "lambda: bytearray(200 * 2**20))\n")
+    starter = ("import subprocess, sys\nheld = bytearray(1200 * 2**20)\n"
+               f"subprocess.run([sys.executable, '-c', {job!r}], check=True)\n")
+    subprocess.run([sys.executable, "-c", starter], check=True, capture_output=True)
     from hubanatomy.resources import logged_peak_mb
     assert 200 <= logged_peak_mb(log) < 1000

@@ -6,6 +6,7 @@ import logging
 import resource
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from hubanatomy.errors import InputError, describe_os_error
 
@@ -47,7 +48,16 @@ def peak_memory_mb() -> int:
     """The most resident memory this process (or one of its finished children) ever held, as
     the kernel counts it: exact, where Snakemake's benchmark samples every 30 s after the first
     half minute and misses short peaks (which a cluster's memory limit does not)."""
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    peak = max(resource.getrusage(who).ru_maxrss
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return -(-peak * scale // 2**20)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    try:
+        # VmHWM: this program's own peak. getrusage's RUSAGE_SELF would do but for Linux
+        # carrying the peak of the process it was started from across exec (a job started by
+        # a 1.6 GB pytest reported 1.6 GB)
+        status = Path("/proc/self/status").read_text()
+        own = int(next(line.split()[1] for line in status.splitlines()
+                       if line.startswith("VmHWM:")))
+    except (OSError, StopIteration, ValueError, IndexError):
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.platform == "darwin":  # bytes there
+            own //= 1024
+    return -(-max(own, children) // 1024)
