@@ -57,13 +57,12 @@ def test_every_output_names_a_rule_that_writes_it_and_functions_that_exist():
 def test_the_ci_preset_asks_for_every_registered_output():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     rows = read_outputs(REGISTRY)
-    paths = targets(rows, wildcard_values(config), {"arxiv": False, "calibration": False})
+    paths = targets(rows, wildcard_values(config), {"arxiv": False})
     assert "results/figures/family_tree_rank3.png" in paths
     assert "results/figures/similarity_cards_levenshtein.png" in paths
     assert "results/tables/arxiv_categories.csv" not in paths
-    with_arxiv = targets(rows, wildcard_values(config), {"arxiv": True, "calibration": True})
-    assert set(with_arxiv) - set(paths) == {"results/tables/arxiv_categories.csv",
-                                            "results/tables/drift_calibration.csv"}
+    with_arxiv = targets(rows, wildcard_values(config), {"arxiv": True})
+    assert set(with_arxiv) - set(paths) == {"results/tables/arxiv_categories.csv"}
     assert len(paths) == len(set(paths))
 
 

@@ -22,8 +22,7 @@ CI_PRESET = str(ROOT / "config" / "presets" / "ci.yaml")
 # (the preset keeps its tree ranks; the arXiv lookup is off for simulated data)
 _REGISTERED = targets(read_outputs(ROOT / "workflow" / "outputs.tsv"),
                       wildcard_values(yaml.safe_load((ROOT / "config" / "config.yaml")
-                                                     .read_text())),
-                      {"arxiv": False, "calibration": False})
+                                                     .read_text())), {"arxiv": False})
 FIGURES = [t for t in _REGISTERED if t.endswith(".png")]
 TABLES = [t for t in _REGISTERED if not t.endswith(".png")] + ["results/lineage/decisions.csv"]
 SNAPSHOT_SUMMARY = "results/tables/snapshot_summary.csv"
@@ -149,17 +148,11 @@ def test_one_figure_alone(tmp_path):
     assert not (tmp_path / "results" / "figures" / "top_tens.png").exists()
 
 
-def test_drift_calibration_runs_one_job_per_scenario_and_seed(tmp_path):
-    preset = tmp_path / "calibration.yaml"
-    preset.write_text("drift:\n  calibration: {enabled: false, models: 4000, seeds: [1, 2],"
-                      " replicates: 200}\n")
-    result = _snakemake(tmp_path, "results/tables/drift_calibration.csv", "--cores", "2",
-                        "--configfile", CI_PRESET, str(preset))
-    assert result.returncode == 0, result.stderr[-3000:]
-    benchmarks = sorted(p.name for p in (tmp_path / "results/benchmarks").glob("run_calib*"))
+def test_drift_calibration_runs_one_job_per_scenario_and_seed(ci_run):
+    benchmarks = sorted(p.name for p in (ci_run / "results/benchmarks").glob("run_calib*"))
     assert benchmarks == [f"run_calibration_tests_{s}-seed{n}.tsv"
                           for s in ("directed", "neutral") for n in (1, 2)]
-    table = pl.read_csv(tmp_path / "results/tables/drift_calibration.csv")
+    table = pl.read_csv(ci_run / "results/tables/drift_calibration.csv")
     runs = table.filter(pl.col("seed").is_not_null())
     assert runs.select("scenario", "seed").rows() == [("directed", 1), ("directed", 2),
                                                       ("neutral", 1), ("neutral", 2)]

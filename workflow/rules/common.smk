@@ -58,8 +58,7 @@ ARXIV_ENABLED = lookup_enabled(config)
 # Every figure and table, once: workflow/outputs.tsv (target, rule, paper, stage, caption).
 OUTPUTS = read_outputs(Path(workflow.basedir) / "workflow" / "outputs.tsv")
 OUTPUT_ROWS = {row["target"]: row for row in OUTPUTS}
-TARGETS = registered_targets(OUTPUTS, wildcard_values(config), {
-    "arxiv": ARXIV_ENABLED, "calibration": DRIFT_CONFIG["calibration"]["enabled"]})
+TARGETS = registered_targets(OUTPUTS, wildcard_values(config), {"arxiv": ARXIV_ENABLED})
 # name -> path, for the rules that read a figure's table
 FIGURES = by_name(TARGETS, "results/figures/", ".png")
 TABLES = by_name(TARGETS, "results/tables/", ".csv")

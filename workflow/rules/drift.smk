@@ -196,6 +196,7 @@ rule run_calibration_tests:
     params:
         models=CALIBRATION["models"],
         replicates=CALIBRATION["replicates"],
+        top_n=DRIFT_CONFIG["top_n"],
     log:
         log_path("run_calibration_tests_{scenario}-seed{seed}"),
     benchmark:

@@ -9,7 +9,8 @@ from hubanatomy.logs import run_script
 def main():
     p, w = snakemake.params, snakemake.wildcards
     out = Path(snakemake.output.tests)
-    calibration_tests(p.models, int(w.seed), w.scenario, p.replicates, out.parent).write_csv(out)
+    calibration_tests(p.models, int(w.seed), w.scenario, p.replicates, p.top_n,
+                      out.parent).write_csv(out)
 
 
 run_script(snakemake, main)

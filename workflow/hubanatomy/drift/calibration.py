@@ -20,7 +20,7 @@ from hubanatomy.drift.edges import drift_edges
 from hubanatomy.drift.labels import SET_TRAITS, label_traits
 from hubanatomy.lineage.build import LineageSettings, build_lineage
 from hubanatomy.simulator import simulate
-from hubanatomy.snapshot.files import CARDS, MODELS
+from hubanatomy.snapshot.files import CARDS, MODELS, PARENTS
 from hubanatomy.snapshot.normalise import normalise, source_record
 from hubanatomy.stats.tables import finalise_tests
 
@@ -47,7 +47,7 @@ PLANTED = [
 ]
 
 
-def calibration_tests(models: int, seed: int, scenario: str, replicates: int,
+def calibration_tests(models: int, seed: int, scenario: str, replicates: int, top_n: int,
                       scratch: Path) -> pl.DataFrame:
     """Every drift test of the workflow on one simulated Hub (scratch files go under scratch)."""
     with tempfile.TemporaryDirectory(dir=scratch, prefix="calibration-") as work:
@@ -56,13 +56,13 @@ def calibration_tests(models: int, seed: int, scenario: str, replicates: int,
         normalise(raw, snap, source_record({"kind": "simulated"}, raw))
         settings = LineageSettings()
         lineage = build_lineage(pl.read_parquet(snap / MODELS, columns=["model_id", "created_at"]),
-                                pl.read_parquet(snap / "parents.parquet"), settings)
+                                pl.read_parquet(snap / PARENTS), settings)
         traits = label_traits(snap / MODELS, snap / CARDS)
     frames = {v: drift_edges(lineage.edges, lineage.nodes, traits, v, list(settings.variants[v]))
               for v in VARIANTS}
     parts = [drift.drift_tests(frames, replicates, seed)]
     for trait in SET_TRAITS:
-        parts.append(drift.transition_analysis(frames, traits, trait, 20, replicates, seed)[1])
+        parts.append(drift.transition_analysis(frames, traits, trait, top_n, replicates, seed)[1])
     return finalise_tests(parts)
 
 
